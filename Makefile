@@ -1,0 +1,62 @@
+# podkit. `make demo` runs the local demo; `make test` installs what the tests
+# need and runs them. See README.md.
+
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+PKG       := github.com/podkit/podkit
+LDFLAGS   := -s -w -X $(PKG)/internal/cli.Version=$(VERSION) -X $(PKG)/internal/cli.Commit=$(COMMIT)
+BIN       := bin/podkit
+FUZZTIME  ?= 30s
+BENCHTIME ?= 1s
+IMAGE         ?= podkit:dev
+IMAGE_ARCHIVE ?= bin/podkit-image.tar
+
+.PHONY: all build test test-go test-deploy deps bench footprint lint fuzz demo image clean
+
+all: build
+
+# One static binary: no cgo, no dynamic section (checked by internal/imagetest).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/podkit
+
+# The README's test command.
+test: deps test-go test-deploy
+
+test-go:
+	$(GO) test -race -count=1 ./...
+
+# deploy/ is its own module, so the examples' heavy validators (k8s.io/api,
+# compose-go) never enter the product's dependency graph.
+test-deploy:
+	cd deploy && $(GO) test -race -count=1 ./...
+
+deps:
+	scripts/deps.sh
+
+bench: build footprint
+
+footprint:
+	$(GO) run ./internal/bench/footprint -bin $(BIN)
+
+lint:
+	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
+
+# Every fuzz target for FUZZTIME each (go test -fuzz takes one target at a time).
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+demo: build
+	cd deploy && $(GO) run ./examples/quickstart -podkit ../$(BIN)
+
+image: build
+	IMAGE=$(IMAGE) VERSION=$(VERSION) COMMIT=$(COMMIT) IMAGE_ARCHIVE=$(IMAGE_ARCHIVE) scripts/build-image.sh
+
+clean:
+	rm -rf bin
