@@ -53,7 +53,7 @@ fuzz:
 	done
 
 demo: build
-	cd deploy && $(GO) run ./examples/quickstart -podkit ../$(BIN)
+	cd deploy && CGO_ENABLED=0 $(GO) run -trimpath ./examples/quickstart -podkit ../$(BIN)
 
 image: build
 	IMAGE=$(IMAGE) VERSION=$(VERSION) COMMIT=$(COMMIT) IMAGE_ARCHIVE=$(IMAGE_ARCHIVE) scripts/build-image.sh

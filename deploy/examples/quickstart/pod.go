@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+)
+
+// container is one process of the demo pod.
+type container struct {
+	name      string
+	argv      []string
+	addr      string // where it serves HTTP: its main or admin page
+	addrFlag  string // the runner flag that moves addr, for error messages
+	readyPath string // GET addr+readyPath answers 200 once it is ready
+	try       []string
+}
+
+// pod lists the demo's containers in start order. Each podkit pattern adds
+// its entry here (plus a flag for its address) as it lands.
+func pod(cfg config) []container {
+	app, health := cfg.appAddr, cfg.healthAdmin
+	return []container{
+		{
+			name:      "app",
+			argv:      []string{cfg.self, appMode, "-addr", app},
+			addr:      app,
+			addrFlag:  "-app-addr",
+			readyPath: "/healthz",
+			try:       []string{"curl http://" + app + "/work"},
+		},
+		{
+			name:      "health",
+			argv:      []string{cfg.podkit, "health", "--admin-addr", health, "--log-format", "text"},
+			addr:      health,
+			addrFlag:  "-health-admin",
+			readyPath: "/readyz",
+			try: []string{
+				"curl 'http://" + health + "/readyz?verbose'",
+				"curl -s http://" + health + "/metrics | grep podkit_",
+			},
+		},
+	}
+}
+
+func names(specs []container) []string {
+	var n []string
+	for _, s := range specs {
+		n = append(n, s.name)
+	}
+	return n
+}
+
+// child is a started container.
+type child struct {
+	container
+	cmd  *exec.Cmd
+	done chan struct{} // closed once cmd.Wait has returned
+}
+
+// start runs s in its own process group, so that a terminal's Ctrl-C reaches
+// only the runner, which then stops each container in order and sees how it
+// exited, as a container runtime would.
+func start(s container, dir string, con *console, exits chan<- *child) (*child, error) {
+	cmd := exec.Command(s.argv[0], s.argv[1:]...)
+	// Like a mounted emptyDir: relative paths of every container meet here.
+	cmd.Dir = dir
+	w := con.prefixed(s.name)
+	cmd.Stdout, cmd.Stderr = w, w // one pipe, so the two streams keep their order
+	cmd.SysProcAttr = sysProcAttr()
+	// Don't let a leaked grandchild holding the pipe block Wait.
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.name, err)
+	}
+	c := &child{container: s, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait() // ProcessState says how it ended
+		w.flush()
+		close(c.done)
+		exits <- c
+	}()
+	return c, nil
+}
+
+// waitReady polls the readiness URL like a kubelet readiness probe.
+func (c *child) waitReady(ctx context.Context, timeout time.Duration) error {
+	url := "http://" + c.addr + c.readyPath
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		err := get200(ctx, client, url)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-c.done:
+			return fmt.Errorf("%s exited during startup (%s); its log is above", c.name, exitText(c.cmd.ProcessState))
+		case <-deadline.C:
+			return fmt.Errorf("%s not ready after %s: %v", c.name, timeout, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func get200(ctx context.Context, client *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
+
+// stopAll sends SIGTERM to every container at once and gives them grace in
+// total; stragglers get SIGKILL for their whole process group. It reports
+// whether every container exited 0.
+func stopAll(children []*child, grace time.Duration, con *console) bool {
+	for _, c := range children {
+		// os.Process uses a pidfd where it can, so this cannot hit a
+		// recycled pid; an error just means it has already exited.
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	ok := true
+	for _, c := range children {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			select {
+			case <-c.done: // exited just in time: its group id may be reused
+			default:
+				con.printf("==> %s still running after %s: SIGKILL to its process group\n", c.name, grace)
+				_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+				<-c.done
+			}
+		}
+		con.printf("==> %s: %s\n", c.name, exitText(c.cmd.ProcessState))
+		ok = ok && c.cmd.ProcessState.Success()
+	}
+	return ok
+}
+
+// exitText is "exit N", or how the process died when no code exists.
+func exitText(ps *os.ProcessState) string {
+	if ps == nil {
+		return "not exited"
+	}
+	if code := ps.ExitCode(); code >= 0 {
+		return fmt.Sprintf("exit %d", code)
+	}
+	return ps.String()
+}
