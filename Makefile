@@ -9,10 +9,11 @@ LDFLAGS   := -s -w -X $(PKG)/internal/cli.Version=$(VERSION) -X $(PKG)/internal/
 BIN       := bin/podkit
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
+HEALTHCPU_DURATION ?= 60s
 IMAGE         ?= podkit:dev
 IMAGE_ARCHIVE ?= bin/podkit-image.tar
 
-.PHONY: all build test test-go test-deploy deps bench footprint lint fuzz demo image clean
+.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart lint fuzz demo image clean
 
 all: build
 
@@ -34,10 +35,20 @@ test-deploy:
 deps:
 	scripts/deps.sh
 
-bench: build footprint
+bench: build footprint runstart healthcpu
 
 footprint:
 	$(GO) run ./internal/bench/footprint -bin $(BIN)
+
+# podkit health with 50 HTTP checks at 1s: CPU, RSS, endpoint latency while
+# checks hang; podkit's default GOGC (50) and Go's (100).
+healthcpu:
+	$(GO) run ./internal/bench/healthcpu -bin $(BIN) -duration $(HEALTHCPU_DURATION)
+	$(GO) run ./internal/bench/healthcpu -bin $(BIN) -duration $(HEALTHCPU_DURATION) -gogc 100
+
+# podkit run vs tini (make deps installs it): start-to-exit and signal forwarding.
+runstart:
+	$(GO) run ./internal/bench/runstart -bin $(BIN) -go $(GO)
 
 lint:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

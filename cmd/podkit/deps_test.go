@@ -18,7 +18,7 @@ func TestBinaryDependencies(t *testing.T) {
 		t.Fatalf("go list -deps returned %d packages: the check would be vacuous", len(deps))
 	}
 	forbidden := []string{"k8s.io/", "sigs.k8s.io/", "github.com/compose-spec/", "go.uber.org/goleak",
-		"github.com/podkit/podkit/internal/clitest", "github.com/prometheus/client_golang/prometheus/testutil", "testing"}
+		"github.com/podkit/podkit/internal/clitest", "github.com/prometheus/client_golang/prometheus/testutil", "testing", "google.golang.org/grpc", "google.golang.org/grpc/"}
 	for _, d := range deps {
 		for _, f := range forbidden {
 			if d == f || strings.HasPrefix(d, f) && strings.HasSuffix(f, "/") {

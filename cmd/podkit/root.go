@@ -56,11 +56,11 @@ flags win over the environment.`,
 		&cobra.Group{ID: "patterns", Title: "Patterns:"},
 		&cobra.Group{ID: "tools", Title: "Tools:"},
 	)
-	for _, c := range []*cobra.Command{newHealthCmd(a)} {
+	for _, c := range []*cobra.Command{newHealthCmd(a), newRunCmd(a)} {
 		c.GroupID = "patterns"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newProbeCmd(a), newVersionCmd(a)} {
+	for _, c := range []*cobra.Command{newProbeCmd(a), newInstallCmd(a), newVersionCmd(a)} {
 		c.GroupID = "tools"
 		root.AddCommand(c)
 	}

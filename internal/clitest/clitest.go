@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -79,10 +80,18 @@ type Result struct {
 // Run runs podkit to completion with args and extra env ("K=V").
 func Run(t testing.TB, env []string, args ...string) Result {
 	t.Helper()
+	return RunWith(t, Options{Env: env}, args...)
+}
+
+// RunWith runs podkit to completion with args, the extra env and the
+// wrapper of opts (NoAdminAddr does not apply: args are passed as given).
+func RunWith(t testing.TB, opts Options, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startBound)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(t), args...)
-	cmd.Env = append(cleanEnv(), env...)
+	name, argv := opts.command(Binary(t), args)
+	cmd := exec.CommandContext(ctx, name, argv...)
+	cmd.Env = append(cleanEnv(), opts.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -113,6 +122,8 @@ func cleanEnv() []string {
 type Proc struct {
 	t       testing.TB
 	cmd     *exec.Cmd
+	wrapped bool
+	pid     int // podkit's; resolved through the wrapper on first use
 	stderr  *syncBuffer
 	stdout  *syncBuffer
 	done    chan struct{}
@@ -126,6 +137,26 @@ type Options struct {
 	Env []string // extra "K=V"; PODKIT_* from the test's own environment are dropped
 	// NoAdminAddr leaves --admin-addr unset (the test sets it, by flag or env).
 	NoAdminAddr bool
+	// Wrapper is a command line that runs podkit, which must become the
+	// wrapper's child by fork and exec, e.g. PID1 (podkit as PID 1 of a new
+	// PID namespace). Proc.Pid and Proc.Signal then address podkit, not the
+	// wrapper; the exit code is the wrapper's, which should mirror podkit's.
+	Wrapper []string
+}
+
+// PID1 is a Wrapper that runs podkit as PID 1 of a fresh PID namespace with
+// its own /proc, as in a container: unshare (util-linux) forks podkit and
+// waits for it, exits with its code, and SIGKILLs it if unshare itself is
+// killed (--kill-child), which takes the whole namespace down. Needs root.
+var PID1 = []string{"unshare", "--pid", "--fork", "--mount-proc", "--kill-child"}
+
+// command is the program and arguments that run podkit with args.
+func (o Options) command(bin string, args []string) (string, []string) {
+	if len(o.Wrapper) == 0 {
+		return bin, args
+	}
+	argv := append(append(append([]string{}, o.Wrapper[1:]...), bin), args...)
+	return o.Wrapper[0], argv
 }
 
 // Start runs `podkit sub args…` with JSON logs and, unless opts says
@@ -139,25 +170,36 @@ func Start(t testing.TB, opts Options, sub string, args ...string) *Proc {
 		full = append(full, "--admin-addr=127.0.0.1:0")
 	}
 	full = append(full, args...)
-	cmd := exec.Command(Binary(t), full...)
+	name, argv := opts.command(Binary(t), full)
+	cmd := exec.Command(name, argv...)
 	cmd.Env = append(cleanEnv(), opts.Env...)
-	p := &Proc{t: t, cmd: cmd, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{}), addrCh: make(chan string, 1)}
+	p := &Proc{t: t, cmd: cmd, wrapped: len(opts.Wrapper) > 0, stderr: &syncBuffer{}, stdout: &syncBuffer{}, done: make(chan struct{}), addrCh: make(chan string, 1)}
 	cmd.Stdout = p.stdout
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start podkit %s: %v", sub, err)
 	}
-	go p.scanLogs(pr)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		p.scanLogs(pr)
+	}()
 	go func() {
 		p.waitErr = cmd.Wait()
 		pw.Close()
+		<-scanned // so Stderr has every line once Wait returns
 		close(p.done)
 	}()
 	t.Cleanup(func() {
 		select {
 		case <-p.done:
 		default:
+			// Still running: the test failed. Kill what podkit started
+			// too, so nothing outlives the test.
+			for _, pid := range Descendants(cmd.Process.Pid) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
 			_ = cmd.Process.Kill()
 			<-p.done
 		}
@@ -242,11 +284,17 @@ func (p *Proc) Get(path string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// Signal sends sig to the process.
+// Signal sends sig to podkit (not to its wrapper, if any).
 func (p *Proc) Signal(sig syscall.Signal) {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		p.t.Fatalf("signal %v: %v", sig, err)
+	if !p.wrapped {
+		if err := p.cmd.Process.Signal(sig); err != nil {
+			p.t.Fatalf("signal %v: %v", sig, err)
+		}
+		return
+	}
+	if err := syscall.Kill(p.Pid(), sig); err != nil {
+		p.t.Fatalf("signal %v to pid %d: %v", sig, p.Pid(), err)
 	}
 }
 
@@ -276,8 +324,39 @@ func (p *Proc) Stderr() string { return p.stderr.String() }
 // Stdout is everything printed so far.
 func (p *Proc) Stdout() string { return p.stdout.String() }
 
-// Pid is the process ID.
-func (p *Proc) Pid() int { return p.cmd.Process.Pid }
+// Pid is podkit's process ID, as this process sees it. With a Wrapper it is
+// the wrapper's child running the podkit binary (found in /proc by parent
+// and executable, since /proc/PID/task/TID/children needs
+// CONFIG_PROC_CHILDREN); Pid waits for the wrapper to exec it.
+func (p *Proc) Pid() int {
+	p.t.Helper()
+	if !p.wrapped {
+		return p.cmd.Process.Pid
+	}
+	if p.pid != 0 {
+		return p.pid
+	}
+	deadline := time.Now().Add(startBound)
+	for {
+		for _, pr := range Processes() {
+			if pr.PPid != p.cmd.Process.Pid {
+				continue
+			}
+			if exe, err := os.Readlink("/proc/" + strconv.Itoa(pr.Pid) + "/exe"); err == nil && exe == binPath {
+				p.pid = pr.Pid
+				return p.pid
+			}
+		}
+		select {
+		case <-p.done:
+			p.t.Fatalf("podkit exited before its pid was found: %v\n%s", p.waitErr, p.stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("no podkit child of wrapper pid %d after %s", p.cmd.Process.Pid, startBound)
+		}
+	}
+}
 
 // WaitLog waits until a log line containing substr appears.
 func (p *Proc) WaitLog(substr string) {
@@ -297,6 +376,64 @@ func (p *Proc) WaitLog(substr string) {
 		}
 	}
 	p.t.Fatalf("no log line with %q after %s:\n%s", substr, startBound, p.stderr.String())
+}
+
+// Process is one line of the process table.
+type Process struct {
+	Pid, PPid int
+	State     byte   // R, S, D, Z...
+	Comm      string // the executable's name, at most 15 bytes
+}
+
+// Processes reads every process from /proc/PID/stat (proc(5)); processes
+// that exit while it reads are left out.
+func Processes() []Process {
+	entries, _ := os.ReadDir("/proc")
+	var out []Process
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command may hold spaces and parentheses: fields follow the last ')'.
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		f := strings.Fields(s[end+1:]) // state, ppid, ...
+		if len(f) < 2 || len(f[0]) != 1 {
+			continue
+		}
+		ppid, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		out = append(out, Process{Pid: pid, PPid: ppid, State: f[0][0], Comm: s[open+1 : end]})
+	}
+	return out
+}
+
+// Descendants lists the pids of every descendant of pid, zombies included.
+func Descendants(pid int) []int {
+	procs := Processes()
+	var out []int
+	parents := map[int]bool{pid: true}
+	for grew := true; grew; {
+		grew = false
+		for _, pr := range procs {
+			if parents[pr.PPid] && !parents[pr.Pid] {
+				parents[pr.Pid] = true
+				out = append(out, pr.Pid)
+				grew = true
+			}
+		}
+	}
+	return out
 }
 
 type syncBuffer struct {

@@ -42,6 +42,7 @@ type config struct {
 	podkit      string
 	duration    time.Duration
 	appAddr     string
+	runAdmin    string
 	healthAdmin string
 }
 
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.podkit, "podkit", "../bin/podkit", "podkit binary (built by `make build`)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop by itself after this long once ready; 0 runs until Ctrl-C")
 	fs.StringVar(&cfg.appAddr, "app-addr", "127.0.0.1:8080", "demo app listen address")
+	fs.StringVar(&cfg.runAdmin, "run-admin", "127.0.0.1:9702", "podkit run --admin-addr (the app's init)")
 	fs.StringVar(&cfg.healthAdmin, "health-admin", "127.0.0.1:9701", "podkit health --admin-addr")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -62,7 +64,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.duration < 0 {
 		return cfg, fmt.Errorf("-duration must be >= 0 (got %s)", cfg.duration)
 	}
-	for _, a := range []string{cfg.appAddr, cfg.healthAdmin} {
+	for _, a := range []string{cfg.appAddr, cfg.runAdmin, cfg.healthAdmin} {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return cfg, fmt.Errorf("bad address: %w", err)
 		}
@@ -166,11 +168,13 @@ func (cfg *config) resolve() error {
 // be answered by whatever already listens there, and the demo would lie.
 func checkFree(specs []container) error {
 	for _, s := range specs {
-		l, err := net.Listen("tcp", s.addr)
-		if err != nil {
-			return fmt.Errorf("%s: %s is not free (%v); pick another with %s", s.name, s.addr, err, s.addrFlag)
+		for _, p := range append([]port{{s.addr, s.addrFlag}}, s.also...) {
+			l, err := net.Listen("tcp", p.addr)
+			if err != nil {
+				return fmt.Errorf("%s: %s is not free (%v); pick another with %s", s.name, p.addr, err, p.flag)
+			}
+			l.Close()
 		}
-		l.Close()
 	}
 	return nil
 }

@@ -88,10 +88,10 @@ func runDemo(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestDemo(t *testing.T) {
 	podkit := buildPodkit(t)
-	addrs := freeAddrs(t, 2)
-	app, admin := addrs[0], addrs[1]
+	addrs := freeAddrs(t, 3)
+	app, admin, run := addrs[0], addrs[1], addrs[2]
 
-	code, out, _ := runDemo(t, "-podkit", podkit, "-duration", "2s", "-app-addr", app, "-health-admin", admin)
+	code, out, _ := runDemo(t, "-podkit", podkit, "-duration", "2s", "-app-addr", app, "-health-admin", admin, "-run-admin", run)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0", code)
 	}
@@ -99,8 +99,13 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"CONTAINER  PID",
 		"curl http://" + app + "/work",
-		"curl 'http://" + admin + "/readyz?verbose'",
-		"curl -s http://" + admin + "/metrics | grep podkit_",
+		"curl http://" + admin + "/checks",
+		"curl -s http://" + admin + "/metrics | grep podkit_health",
+		"curl http://" + run + "/lifecycle",
+		"curl 'http://" + run + "/logs?tail=5'",
+		`app    | ` + "time=", // podkit run's own log
+		`msg="child started"`,
+		`msg=listening`, // the app's log, through podkit run
 		podkit + " probe http://" + app + "/healthz; echo $?",
 		"exec probe: podkit probe http://" + app + "/healthz -> exit 0",
 		`health | ` + "time=", // prefixed child logs
@@ -161,9 +166,9 @@ func TestPortInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	app := freeAddrs(t, 1)[0]
+	addrs := freeAddrs(t, 2)
 
-	code, out, errOut := runDemo(t, "-podkit", podkit, "-duration", "1s", "-app-addr", app, "-health-admin", l.Addr().String())
+	code, out, errOut := runDemo(t, "-podkit", podkit, "-duration", "1s", "-app-addr", addrs[0], "-run-admin", addrs[1], "-health-admin", l.Addr().String())
 	if code == 0 {
 		t.Fatal("exit 0 with the admin port taken")
 	}
@@ -182,15 +187,18 @@ func TestStartupFailure(t *testing.T) {
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho boom >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	addrs := freeAddrs(t, 2)
-	code, out, errOut := runDemo(t, "-podkit", fake, "-duration", "1s", "-app-addr", addrs[0], "-health-admin", addrs[1])
+	addrs := freeAddrs(t, 3)
+	code, out, errOut := runDemo(t, "-podkit", fake, "-duration", "1s", "-app-addr", addrs[0], "-health-admin", addrs[1], "-run-admin", addrs[2])
 	if code == 0 {
-		t.Fatal("exit 0 although health failed")
+		t.Fatal("exit 0 although podkit run failed")
 	}
-	if !strings.Contains(errOut, "health exited during startup (exit 1)") {
-		t.Errorf("stderr %q should say health exited during startup", errOut)
+	if !strings.Contains(errOut, "app exited during startup (exit 1)") {
+		t.Errorf("stderr %q should say app exited during startup", errOut)
 	}
-	for _, want := range []string{"health | boom", "==> app: exit 0", "==> health: exit 1", "==> removed "} {
+	if strings.Contains(out, "starting health") {
+		t.Error("health was started after the app failed")
+	}
+	for _, want := range []string{"app    | boom", "==> app: exit 1", "==> removed "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

@@ -17,31 +17,45 @@ type container struct {
 	addr      string // where it serves HTTP: its main or admin page
 	addrFlag  string // the runner flag that moves addr, for error messages
 	readyPath string // GET addr+readyPath answers 200 once it is ready
+	also      []port // more addresses it listens on
 	try       []string
 }
+
+// port is a listen address and the runner flag that moves it.
+type port struct{ addr, flag string }
 
 // pod lists the demo's containers in start order. Each podkit pattern adds
 // its entry here (plus a flag for its address) as it lands.
 func pod(cfg config) []container {
-	app, health := cfg.appAddr, cfg.healthAdmin
+	app, run, health := cfg.appAddr, cfg.runAdmin, cfg.healthAdmin
+	appCheck := "--check=app=http://" + app + "/healthz;period=2s"
 	return []container{
 		{
-			name:      "app",
-			argv:      []string{cfg.self, appMode, "-addr", app},
+			// The app runs under `podkit run`, as its init: the pod's
+			// command would be /podkit/podkit run ... -- app.
+			name: "app",
+			argv: []string{cfg.podkit, "run", "--admin-addr", run, "--log-format", "text", appCheck,
+				"--", cfg.self, appMode, "-addr", app},
 			addr:      app,
 			addrFlag:  "-app-addr",
 			readyPath: "/healthz",
-			try:       []string{"curl http://" + app + "/work"},
+			also:      []port{{run, "-run-admin"}},
+			try: []string{
+				"curl http://" + app + "/work",
+				"curl http://" + run + "/lifecycle",
+				"curl 'http://" + run + "/logs?tail=5'",
+				"curl -X POST 'http://" + run + "/lifecycle/signal?name=HUP'",
+			},
 		},
 		{
 			name:      "health",
-			argv:      []string{cfg.podkit, "health", "--admin-addr", health, "--log-format", "text"},
+			argv:      []string{cfg.podkit, "health", "--admin-addr", health, "--log-format", "text", appCheck},
 			addr:      health,
 			addrFlag:  "-health-admin",
 			readyPath: "/readyz",
 			try: []string{
-				"curl 'http://" + health + "/readyz?verbose'",
-				"curl -s http://" + health + "/metrics | grep podkit_",
+				"curl http://" + health + "/checks",
+				"curl -s http://" + health + "/metrics | grep podkit_health",
 			},
 		},
 	}
