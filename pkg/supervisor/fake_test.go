@@ -60,7 +60,10 @@ func newFakeSys() *fakeSys {
 	return &fakeSys{pid: 1, nextPid: 100, procs: map[int]*fakeProc{}}
 }
 
-func (f *fakeSys) notify(chld, sigs chan<- os.Signal) {
+func (f *fakeSys) notify(chld, sigs chan<- os.Signal, urgent bool) {
+	if !urgent {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.chld, f.sigs = chld, sigs

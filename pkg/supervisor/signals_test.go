@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -105,6 +106,17 @@ func TestForwardedSignals(t *testing.T) {
 	for _, sig := range caughtSignals {
 		if !notForwarded[sig] {
 			t.Errorf("%s is caught but would be forwarded", SignalName(sig))
+		}
+		if !slices.Contains(urgentSignals, sig) {
+			t.Errorf("%s is caught but not before the child starts", SignalName(sig))
+		}
+	}
+	// Between them, the urgent and later subscriptions cover every
+	// forwarded signal once.
+	later := laterSignals()
+	for _, sig := range fwd {
+		if slices.Contains(urgentSignals, sig) == slices.Contains(later, os.Signal(sig)) {
+			t.Errorf("%s: urgent %v, later %v", SignalName(sig), slices.Contains(urgentSignals, sig), slices.Contains(later, os.Signal(sig)))
 		}
 	}
 }

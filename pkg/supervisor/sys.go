@@ -13,7 +13,9 @@ import (
 // sys is every process operation the supervisor makes, so the state machine
 // can be tested with fake processes and fake time (testing/synctest).
 type sys interface {
-	notify(chld, sigs chan<- os.Signal)
+	// notify subscribes chld to SIGCHLD and sigs to urgentSignals (urgent)
+	// or to the other forwarded signals (!urgent).
+	notify(chld, sigs chan<- os.Signal, urgent bool)
 	stopNotify(chld, sigs chan<- os.Signal)
 	lookPath(name string) (string, error)
 	// start forks and execs path in a new process group. files are the
@@ -45,14 +47,15 @@ type realSys struct {
 	err     error
 }
 
-func (*realSys) notify(chld, sigs chan<- os.Signal) {
-	signal.Notify(chld, syscall.SIGCHLD)
-	all := make([]os.Signal, 0, 64)
-	for _, s := range ForwardedSignals() {
-		all = append(all, s)
+func (*realSys) notify(chld, sigs chan<- os.Signal, urgent bool) {
+	if !urgent {
+		signal.Notify(sigs, laterSignals()...)
+		return
 	}
-	for _, s := range caughtSignals {
-		all = append(all, s)
+	signal.Notify(chld, syscall.SIGCHLD)
+	all := make([]os.Signal, len(urgentSignals))
+	for i, s := range urgentSignals {
+		all[i] = s
 	}
 	signal.Notify(sigs, all...)
 }
