@@ -3,6 +3,7 @@ package health
 import (
 	"errors"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -136,6 +137,27 @@ func FuzzParseSpec(f *testing.F) {
 		again, err := ParseSpec(s.String())
 		if err != nil || again.String() != s.String() || again.Target != s.Target {
 			t.Fatalf("round trip %q -> %q -> %+v, %v", in, s.String(), again, err)
+		}
+	})
+}
+
+// validName and optionKey are hand-written to keep regexp compilation off
+// podkit's start; they must agree with the patterns they document.
+func FuzzNameAndOptionMatchers(f *testing.F) {
+	nameRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$`)
+	optionRE := regexp.MustCompile(`^([a-z][a-z0-9-]*)=`)
+	for _, s := range []string{"", "a", "app", "-a", "a-b_c.d", "A9", "a b", strings.Repeat("x", 63), strings.Repeat("x", 64),
+		"period=1s", "failure-threshold=3", "Period=1s", "9x=1", "x", "=1", "a-=", "é=1", "a=b=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := validName(s), nameRE.MatchString(s); got != want {
+			t.Errorf("validName(%q) = %v, regexp says %v", s, got, want)
+		}
+		key, val, ok := optionKey(s)
+		m := optionRE.FindStringSubmatch(s)
+		if ok != (m != nil) || ok && (key != m[1] || val != s[len(m[0]):]) {
+			t.Errorf("optionKey(%q) = %q %q %v, regexp says %q", s, key, val, ok, m)
 		}
 	})
 }
