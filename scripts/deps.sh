@@ -1,29 +1,53 @@
 #!/bin/sh
 # Installs what the test suite needs and this machine lacks, so that the
 # README's test command works on a fresh Debian machine with Go. Every step
-# checks first, so re-running it costs a few milliseconds. Later patterns add
-# their servers here (memcached, etcd, ...).
+# checks first, so re-running it costs a few milliseconds. Each pattern adds
+# the servers its tests need as one `need PACKAGE COMMAND...` line below.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-podman.sh
 
+# need PACKAGE COMMAND...: queue Debian's PACKAGE for installation unless
+# every COMMAND is already there (/usr/sbin and /sbin included, where Debian
+# puts daemons such as nutcracker, and which a non-root PATH may lack).
+missing=
+need() {
+	pkg=$1
+	shift
+	for cmd in "$@"; do
+		if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1; then
+			missing="$missing $pkg"
+			return 0
+		fi
+	done
+	echo "deps: $pkg already installed"
+}
+
 # tini and tini-static (Debian's tini package ships both): the reference
 # internal/bench/runstart compares `podkit run` with.
-if command -v tini >/dev/null 2>&1 && command -v tini-static >/dev/null 2>&1; then
-	echo "deps: tini already installed"
-else
+need tini tini tini-static
+# memcached and nutcracker (twemproxy): the servers of the memcache-proxy
+# tests (pkg/memcacheproxy/hashkit runs nutcracker side by side) and bench.
+need memcached memcached
+need nutcracker nutcracker
+
+if [ -n "$missing" ]; then
 	sudo=
 	if [ "$(id -u)" != 0 ]; then
-		command -v sudo >/dev/null 2>&1 || { echo "deps: need root or sudo to install tini" >&2; exit 1; }
+		command -v sudo >/dev/null 2>&1 || { echo "deps: need root or sudo to install:$missing" >&2; exit 1; }
 		sudo=sudo
 	fi
-	command -v apt-get >/dev/null 2>&1 || { echo "deps: no apt-get; install tini yourself" >&2; exit 1; }
-	# Refresh the package lists only when they do not know tini yet.
-	if ! apt-cache show tini >/dev/null 2>&1; then
-		$sudo apt-get update
-	fi
-	echo "deps: installing tini"
+	command -v apt-get >/dev/null 2>&1 || { echo "deps: no apt-get; install$missing yourself" >&2; exit 1; }
+	# Refresh the package lists only when they do not know a package yet.
+	for pkg in $missing; do
+		if ! apt-cache show "$pkg" >/dev/null 2>&1; then
+			$sudo apt-get update
+			break
+		fi
+	done
+	echo "deps: installing$missing"
 	# Lists old enough to name a version the mirror dropped: refresh, retry.
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini ||
-		{ $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tini; }
+	# shellcheck disable=SC2086 # $missing is a word list
+	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing ||
+		{ $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing; }
 fi
