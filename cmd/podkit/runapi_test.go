@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -251,6 +252,26 @@ func TestRunLifecycle(t *testing.T) {
 			}
 			wantExit(t, p, 3)
 		})
+	})
+}
+
+// A child's last line without a newline stays its own line in /logs, not
+// glued to the first line of the child restarted after it.
+func TestRunLogsAcrossRestarts(t *testing.T) {
+	forEachMode(t, func(t *testing.T, m runMode) {
+		marker := filepath.Join(t.TempDir(), "ran")
+		script := `if [ -e "$1" ]; then echo second; exec sleep 60; fi; : > "$1"; printf partial; exit 3`
+		p := m.start(t, nil, "--restart=on-failure", "--restart-backoff=50ms", "--", "sh", "-c", script, "sh", marker)
+		var body string
+		eventually(t, "the restarted child's line in /logs", func() bool {
+			_, body = p.Get("/logs?tail=all")
+			return strings.Contains(body, "second")
+		})
+		if body != "partial\nsecond\n" {
+			t.Errorf("/logs = %q, want \"partial\\nsecond\\n\"", body)
+		}
+		p.Signal(syscall.SIGTERM)
+		wantExit(t, p, 128+int(syscall.SIGTERM)) // sleep dies of it
 	})
 }
 

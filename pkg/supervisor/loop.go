@@ -293,6 +293,13 @@ func (l *loop) wantRestart(e Exit) bool {
 }
 
 func (l *loop) restart() {
+	// The last child's unfinished last line is its own: after the backoff
+	// its bytes have long been pumped, so end it before the next child
+	// writes to the same pipes.
+	if l.s.logs != nil {
+		l.s.logs.flush(stdout)
+		l.s.logs.flush(stderr)
+	}
 	l.restarts++
 	l.s.m.restarts.Inc()
 	l.s.setStatus(func(st *Status) { st.Restarts = l.restarts })
