@@ -102,7 +102,12 @@ func (s *Supervisor) Exec(ctx context.Context, argv []string) error {
 	select {
 	case ws, ok = <-rep.exit:
 	case <-ctx.Done():
-		_ = s.sys.kill(-rep.pid, syscall.SIGKILL)
+		// The loop kills, and only while the command is unreaped: here its
+		// pid could already be free, and reused by another group leader.
+		select {
+		case s.reqs <- request{killExec: rep.pid}:
+		case <-s.done: // Run ended: failWaiters killed it
+		}
 		ws, ok = <-rep.exit
 		closeOutput(true)
 		return fmt.Errorf("exec %s: %w, process group killed%s", shown, ctx.Err(), out.Suffix())

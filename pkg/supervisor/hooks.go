@@ -45,14 +45,25 @@ func ParseHook(s string) (Hook, error) {
 	}
 }
 
+// redactURL is u without what may be a secret: the password, as
+// URL.Redacted does, and the query, where hook URLs tend to carry tokens.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.RawQuery != "" {
+		c.RawQuery = "xxxxx"
+	}
+	return c.Redacted()
+}
+
 // IsZero reports whether h is no hook.
 func (h Hook) IsZero() bool { return len(h.Argv) == 0 && h.URL == nil }
 
-// String is the hook as ParseHook reads it, with a URL's password redacted.
+// String is the hook as ParseHook reads it, with a URL's password and query
+// redacted.
 func (h Hook) String() string {
 	switch {
 	case h.URL != nil:
-		return h.URL.Redacted()
+		return redactURL(h.URL)
 	case len(h.Argv) > 0:
 		return "exec:" + strings.Join(h.Argv, " ")
 	}
@@ -125,7 +136,7 @@ func (s *Supervisor) runHook(ctx context.Context, name string, gen int, h Hook) 
 func (s *Supervisor) postHook(ctx context.Context, name string, u *url.URL) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), http.NoBody)
 	if err != nil {
-		return fmt.Errorf("POST %s: %w", u.Redacted(), err)
+		return fmt.Errorf("POST %s: %w", redactURL(u), err)
 	}
 	req.Header.Set("X-Podkit-Hook", name)
 	client := &http.Client{
@@ -138,12 +149,12 @@ func (s *Supervisor) postHook(ctx context.Context, name string, u *url.URL) erro
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL, password included
 		}
-		return fmt.Errorf("POST %s: %w", u.Redacted(), err)
+		return fmt.Errorf("POST %s: %w", redactURL(u), err)
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-		return fmt.Errorf("POST %s: %s", u.Redacted(), resp.Status)
+		return fmt.Errorf("POST %s: %s", redactURL(u), resp.Status)
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func (l *loop) run(ctx context.Context) error {
 		}
 	}
 	sigs := s.cfg.Signals
-	if sigs == nil {
+	if sigs == nil || sigs.ready == nil { // nil, or not made by Subscribe
 		sigs = subscribe(s.sys)
 		defer sigs.Stop()
 	}
@@ -404,6 +404,10 @@ func (l *loop) onRequest(r request) {
 		}
 		err := l.signalChild(r.signal.sig)
 		r.signal.reply <- signalReply{pid: l.pid, err: err}
+	case r.killExec != 0:
+		if _, running := l.waiters[r.killExec]; running {
+			_ = l.s.sys.kill(-r.killExec, syscall.SIGKILL)
+		}
 	case r.start != nil:
 		pid, err := l.s.sys.start(r.start.path, r.start.argv, l.s.cfg.Env, r.start.files, false)
 		if err != nil {

@@ -181,6 +181,9 @@ type request struct {
 	stop   string // a stop request's cause; "" for other requests
 	signal *signalReq
 	start  *startReq
+	// killExec is an Exec'd command whose process group to SIGKILL if it
+	// has not been reaped yet.
+	killExec int
 }
 
 type signalReq struct {
