@@ -1,0 +1,242 @@
+package memcacheproxy
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/podkit/podkit/pkg/memcache-proxy/protocol"
+)
+
+// maxPending bounds the requests one client may have in flight; its reader
+// waits beyond that.
+const maxPending = 256
+
+// client is one client connection: a reader goroutine parses and dispatches
+// requests, the serve goroutine writes their responses in order.
+type client struct {
+	p       *Proxy
+	conn    net.Conn
+	pending chan *pending
+}
+
+// pending is one client request's place in the response order.
+type pending struct {
+	out   []byte   // a local reply, or the fixed part before parts
+	parts []*part  // forwarded pieces, nil for a local reply
+	keys  []string // retrieval: the client's keys
+	picks []int    // retrieval: each key's server (random distribution picks once)
+	quit  bool     // close after out
+	end   bool     // retrieval: merge parts and end with END
+}
+
+// part is one piece of a request sent to one server.
+type part struct {
+	server int
+	req    *bereq
+}
+
+func newClient(p *Proxy, conn net.Conn) *client {
+	return &client{p: p, conn: conn, pending: make(chan *pending, maxPending)}
+}
+
+// stopReading makes the reader see the end of the stream: pending responses
+// still go out.
+func (c *client) stopReading() {
+	c.conn.SetReadDeadline(time.Now())
+}
+
+func (c *client) serve() {
+	defer c.conn.Close()
+	go c.readLoop()
+	bw := bufio.NewWriter(c.conn)
+	for pd := range c.pending {
+		if _, err := bw.Write(c.response(pd)); err != nil {
+			break
+		}
+		if len(c.pending) == 0 || pd.quit {
+			if err := bw.Flush(); err != nil {
+				break
+			}
+		}
+		if pd.quit {
+			break
+		}
+	}
+	// Unblock the reader if it is still going, and drain.
+	c.conn.Close()
+	for range c.pending {
+	}
+}
+
+// response waits for pd's parts and builds what the client sees.
+func (c *client) response(pd *pending) []byte {
+	for _, pt := range pd.parts {
+		<-pt.req.done
+	}
+	if !pd.end {
+		out := pd.out
+		for _, pt := range pd.parts {
+			if pt.req.err != nil {
+				if pt.req.drop {
+					continue
+				}
+				return protocol.AppendServerError(out, errorText(pt.req.err))
+			}
+			out = append(out, pt.req.out...)
+		}
+		return out
+	}
+	// Retrieval: any failed part fails the whole request.
+	for _, pt := range pd.parts {
+		if pt.req.err != nil {
+			return protocol.AppendServerError(nil, errorText(pt.req.err))
+		}
+		if len(pt.req.out) > 0 {
+			return pt.req.out
+		}
+	}
+	// Each server's items, concatenated over its parts in order, are its
+	// hits in the client's order.
+	items := make([][]item, len(c.p.backends))
+	for _, pt := range pd.parts {
+		items[pt.server] = append(items[pt.server], pt.req.items...)
+	}
+	next := make([]int, len(c.p.backends))
+	var out []byte
+	for i, k := range pd.keys {
+		s := pd.picks[i]
+		if next[s] < len(items[s]) && items[s][next[s]].key == k {
+			out = append(out, items[s][next[s]].raw...)
+			next[s]++
+		}
+	}
+	return append(out, protocol.ReplyEnd...)
+}
+
+func (c *client) readLoop() {
+	defer close(c.pending)
+	rr := protocol.NewRequestReader(bufio.NewReader(c.conn), c.p.cfg.Limits)
+	var req protocol.Request
+	for {
+		err := rr.Read(&req)
+		var perr *protocol.Error
+		switch {
+		case errors.As(err, &perr):
+			pd := &pending{out: []byte(perr.Reply), quit: perr.Close}
+			if perr.Invalidate != nil {
+				s := c.p.ring.Pick(perr.Invalidate)
+				r := newBereq(protocol.CmdMetaDelete, protocol.AppendInvalidate(nil, perr.Invalidate))
+				r.drop = true
+				pd.parts = []*part{{s, r}}
+				c.p.backends[s].send(r)
+			}
+			c.pending <- pd
+			if perr.Close {
+				return
+			}
+			continue
+		case err != nil:
+			if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) &&
+				!errors.Is(err, io.EOF) {
+				c.p.log.Debug("memcache-proxy: client read", "remote", c.conn.RemoteAddr().String(), "err", err)
+			}
+			return
+		}
+		pd := c.dispatch(&req)
+		c.pending <- pd
+		if pd.quit {
+			return
+		}
+	}
+}
+
+func (c *client) dispatch(req *protocol.Request) *pending {
+	cmd := req.Command
+	switch {
+	case cmd.Local():
+		return c.local(req)
+	case cmd.Keyed():
+		s := c.p.ring.Pick(req.Keys[0])
+		r := newBereq(cmd, protocol.AppendRequest(nil, req, true))
+		r.drop, r.quiet = req.NoReply, req.Quiet
+		c.p.backends[s].send(r)
+		return &pending{parts: []*part{{s, r}}}
+	case cmd.IsRetrieval():
+		return c.retrieval(req)
+	}
+	return &pending{out: []byte(protocol.ReplyError)}
+}
+
+func (c *client) retrieval(req *protocol.Request) *pending {
+	pd := &pending{end: true, keys: make([]string, len(req.Keys)), picks: make([]int, len(req.Keys))}
+	if len(req.Keys) == 0 {
+		pd.end = false
+		pd.out = []byte(protocol.ReplyEnd)
+		return pd
+	}
+	per := make([][][]byte, len(c.p.backends))
+	for i, k := range req.Keys {
+		pd.keys[i] = string(k)
+		s := c.p.ring.Pick(k)
+		pd.picks[i] = s
+		per[s] = append(per[s], k)
+	}
+	for s, keys := range per {
+		for len(keys) > 0 {
+			n := len(keys)
+			if req.Command == protocol.CmdGat || req.Command == protocol.CmdGats {
+				n = protocol.FitKeys(req.Command, req.Exptime, keys, protocol.BackendMaxLine)
+			}
+			r := newBereq(req.Command, protocol.AppendGet(nil, req.Command, req.Exptime, keys[:n]))
+			pd.parts = append(pd.parts, &part{s, r})
+			keys = keys[n:]
+		}
+	}
+	// In parallel: each server's parts go out without waiting for others.
+	for _, pt := range pd.parts {
+		c.p.backends[pt.server].send(pt.req)
+	}
+	return pd
+}
+
+func (c *client) local(req *protocol.Request) *pending {
+	var out []byte
+	switch req.Command {
+	case protocol.CmdVersion:
+		out = protocol.AppendVersion(nil, Version)
+	case protocol.CmdQuit:
+		return &pending{quit: true}
+	case protocol.CmdMetaNoop:
+		out = []byte(protocol.ReplyMetaNoop)
+	case protocol.CmdVerbosity:
+		if !req.NoReply {
+			out = []byte(protocol.ReplyOK)
+		}
+	case protocol.CmdFlushAll:
+		if !req.NoReply {
+			out = []byte(protocol.ReplyFlushAllDisabled)
+		}
+	case protocol.CmdStats:
+		if len(req.Args) > 0 {
+			// stats <group>: not kept by the proxy.
+			out = []byte(protocol.ReplyError)
+			break
+		}
+		now := time.Now()
+		out = protocol.AppendStat(out, "pid", strconv.Itoa(os.Getpid()))
+		out = protocol.AppendStat(out, "uptime", strconv.FormatInt(int64(now.Sub(c.p.start)/time.Second), 10))
+		out = protocol.AppendStat(out, "time", strconv.FormatInt(now.Unix(), 10))
+		out = protocol.AppendStat(out, "version", Version)
+		out = protocol.AppendStat(out, "curr_connections", strconv.FormatInt(c.p.clients.Load(), 10))
+		out = protocol.AppendStat(out, "servers", strconv.Itoa(len(c.p.backends)))
+		out = append(out, protocol.ReplyEnd...)
+	default:
+		out = []byte(protocol.ReplyError)
+	}
+	return &pending{out: out}
+}
