@@ -6,56 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/podkit/podkit/internal/memcachedtest"
 	"github.com/podkit/podkit/pkg/memcache-proxy/hashkit"
 	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
-
-// startMemcached starts a real memcached on a free port and returns its
-// address; it fails the test if memcached is not installed.
-func startMemcached(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("memcached")
-	if err != nil {
-		t.Fatalf("memcached is required (apt-get install memcached): %v", err)
-	}
-	for attempt := 0; attempt < 5; attempt++ {
-		addr := freeAddr(t)
-		_, port, _ := net.SplitHostPort(addr)
-		args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}
-		if os.Geteuid() == 0 {
-			args = append(args, "-u", "root")
-		}
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-exited:
-			default:
-				if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-					c.Close()
-					return addr
-				}
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			break
-		}
-	}
-	t.Fatal("memcached did not start")
-	return ""
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -152,7 +111,7 @@ func (c *conn) roundTrip(req, want string) {
 }
 
 func TestSetGet(t *testing.T) {
-	a, b := startMemcached(t), startMemcached(t)
+	a, b := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	paddr, _ := startProxy(t, 0, a, b)
 	c := dial(t, paddr)
 	c.roundTrip("set foo 5 0 3\r\nbar\r\n", "STORED\r\n")
@@ -191,7 +150,7 @@ func TestSetGet(t *testing.T) {
 // The key lands on the server hashkit picks, checked on that memcached
 // directly, and the proxy reads it back.
 func TestPlacementMatchesHashkit(t *testing.T) {
-	addrs := []string{startMemcached(t), startMemcached(t), startMemcached(t)}
+	addrs := []string{memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr}
 	paddr, p := startProxy(t, 0, addrs...)
 	var hs []hashkit.Server
 	for _, a := range addrs {
@@ -230,7 +189,7 @@ func TestPlacementMatchesHashkit(t *testing.T) {
 }
 
 func TestMultigetOrder(t *testing.T) {
-	a, b, cc := startMemcached(t), startMemcached(t), startMemcached(t)
+	a, b, cc := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	paddr, p := startProxy(t, 0, a, b, cc)
 	c := dial(t, paddr)
 	// Keys until every server holds three.
@@ -277,7 +236,7 @@ func TestMultigetOrder(t *testing.T) {
 }
 
 func TestPipelinedAndNoreply(t *testing.T) {
-	a, b := startMemcached(t), startMemcached(t)
+	a, b := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	paddr, _ := startProxy(t, 0, a, b)
 	c := dial(t, paddr)
 	var req, want strings.Builder
@@ -341,7 +300,7 @@ func TestPipelinedAndNoreply(t *testing.T) {
 }
 
 func TestDeadBackend(t *testing.T) {
-	live := startMemcached(t)
+	live := memcachedtest.Start(t).Addr
 	dead := freeAddr(t) // nothing listens: connection refused
 	paddr, p := startProxy(t, time.Second, live, dead)
 	c := dial(t, paddr)
@@ -408,7 +367,7 @@ func TestBackendTimeout(t *testing.T) {
 }
 
 func TestServeShutdown(t *testing.T) {
-	a := startMemcached(t)
+	a := memcachedtest.Start(t).Addr
 	pool := twemconf.DefaultPool()
 	s, _ := twemconf.ParseServerFlag(a)
 	pool.Servers = []twemconf.Server{s}
@@ -449,7 +408,7 @@ func TestNewErrors(t *testing.T) {
 // Rejected requests: the reply memcached gives; a set over the item size
 // drops the old value on its server; a bad data chunk closes the client.
 func TestRejects(t *testing.T) {
-	a, b := startMemcached(t), startMemcached(t)
+	a, b := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	paddr, _ := startProxy(t, 0, a, b)
 	c := dial(t, paddr)
 	c.roundTrip("set big 0 0 1\r\nv\r\n", "STORED\r\n")
@@ -466,7 +425,7 @@ func TestRejects(t *testing.T) {
 // With the random distribution each key's server is picked once per request:
 // the merge must not pick again.
 func TestRandomDistribution(t *testing.T) {
-	a, b := startMemcached(t), startMemcached(t)
+	a, b := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	pool := twemconf.DefaultPool()
 	pool.Distribution = "random"
 	for _, addr := range []string{a, b} {

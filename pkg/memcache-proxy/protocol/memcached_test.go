@@ -6,59 +6,14 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// startMemcached runs Debian's memcached (1.6.18 on Debian 12) on a free
-// loopback port for the test and returns its address. A missing binary fails
-// the test: `make deps` installs it.
-func startMemcached(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("memcached")
-	if err != nil {
-		t.Fatalf("memcached is required (apt-get install memcached; make deps): %v", err)
-	}
-	for attempt := 0; attempt < 5; attempt++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := l.Addr().String()
-		l.Close()
-		_, port, _ := net.SplitHostPort(addr)
-		args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}
-		if os.Geteuid() == 0 {
-			args = append(args, "-u", "root")
-		}
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { cmd.Wait(); close(exited) }()
-		t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-exited: // port taken in between: try another
-			default:
-				if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-					c.Close()
-					return addr
-				}
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			break
-		}
-	}
-	t.Fatal("memcached did not start")
-	return ""
-}
+	"github.com/podkit/podkit/internal/memcachedtest"
+)
 
 func dial(t *testing.T, addr string) net.Conn {
 	t.Helper()
@@ -294,7 +249,7 @@ var memcachedTests = []struct {
 // TestAgainstMemcached runs every case through the codec to one memcached and
 // straight to another, and compares what a client sees.
 func TestAgainstMemcached(t *testing.T) {
-	direct1, proxied := startMemcached(t), startMemcached(t)
+	direct1, proxied := memcachedtest.Start(t).Addr, memcachedtest.Start(t).Addr
 	for _, tt := range memcachedTests {
 		t.Run(tt.name, func(t *testing.T) {
 			flushAll(t, direct1)
@@ -324,7 +279,7 @@ func TestAgainstMemcached(t *testing.T) {
 // BackendMaxLine and FitKeys: 2048 buffered bytes without a newline close the
 // connection unless the line starts with "get " or "gets ".
 func TestMemcachedLongLines(t *testing.T) {
-	addr := startMemcached(t)
+	addr := memcachedtest.Start(t).Addr
 	keys := manyKeys("k", 500) // 2.4 KB
 	for _, tt := range []struct {
 		verb   string

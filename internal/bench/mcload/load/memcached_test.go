@@ -1,73 +1,18 @@
 package load
 
 import (
-	"bytes"
-	"net"
-	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"testing"
 	"time"
-)
 
-// startMemcached runs Debian's memcached on a free loopback port until the
-// test ends. A missing binary fails the test: scripts/deps.sh installs it.
-func startMemcached(t *testing.T) (addr string, pid int) {
-	t.Helper()
-	bin, err := exec.LookPath("memcached")
-	if err != nil {
-		t.Fatalf("memcached not found (apt-get install memcached, or make deps): %v", err)
-	}
-	for attempt := 0; ; attempt++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-m", "64"}
-		if os.Geteuid() == 0 {
-			args = append(args, "-u", "root") // memcached refuses to run as root without it
-		}
-		var stderr bytes.Buffer
-		cmd := exec.Command(bin, args...)
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() { _ = cmd.Process.Kill(); <-exited }
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		pid := cmd.Process.Pid
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-exited:
-				// Lost the port to another process between Close and bind: retry.
-				if attempt < 5 {
-					goto retry
-				}
-				t.Fatalf("memcached exited: %s", stderr.String())
-			default:
-			}
-			if c, err := net.Dial("tcp", addr); err == nil {
-				c.Close()
-				t.Cleanup(stop)
-				return addr, pid
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		stop()
-		t.Fatalf("memcached did not listen on %s within 5s: %s", addr, stderr.String())
-	retry:
-	}
-}
+	"github.com/podkit/podkit/internal/memcachedtest"
+)
 
 // Against a real memcached every response verifies, every get hits after
 // the warm-up, and the figures are filled in.
 func TestMemcached(t *testing.T) {
-	addr, _ := startMemcached(t)
+	addr := memcachedtest.Start(t).Addr
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -126,7 +71,8 @@ func TestMemcached(t *testing.T) {
 
 // A target's CPU is sampled around the measured phase.
 func TestMemcachedTargetCPU(t *testing.T) {
-	addr, pid := startMemcached(t)
+	mc := memcachedtest.Start(t)
+	addr, pid := mc.Addr, mc.Pid
 	res, err := Run(t.Context(), Config{Addrs: []string{addr}, Conns: 2, Multiget: 10, Pipeline: 4, Ops: 20000, PIDs: []int{pid}})
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +88,7 @@ func TestMemcachedTargetCPU(t *testing.T) {
 // The generator allocates nothing per request (it shares the machine with
 // what it measures): only per connection and per run.
 func TestAllocsPerRequest(t *testing.T) {
-	addr, _ := startMemcached(t)
+	addr := memcachedtest.Start(t).Addr
 	for _, depth := range []int{1, 8} {
 		cfg := Config{Addrs: []string{addr}, Conns: 4, Multiget: 10, Pipeline: depth, Ops: 40000}
 		var before, after runtime.MemStats

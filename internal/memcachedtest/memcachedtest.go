@@ -1,0 +1,74 @@
+// Package memcachedtest starts real memcached servers for tests. A missing
+// binary fails the test: `make deps` (scripts/deps.sh) installs it.
+package memcachedtest
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// Server is a running memcached.
+type Server struct {
+	Addr string // 127.0.0.1:PORT
+	Pid  int
+}
+
+// Start runs Debian's memcached on a free loopback port until the test ends
+// (killed by its pid in t.Cleanup). The port is found by binding :0 first,
+// so another process may take it in between: Start then tries another.
+func Start(t testing.TB) Server {
+	t.Helper()
+	bin, err := exec.LookPath("memcached")
+	if err != nil {
+		t.Fatalf("memcached is required (make deps, or apt-get install memcached): %v", err)
+	}
+	var stderr bytes.Buffer
+	for range 5 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		_, port, _ := net.SplitHostPort(addr)
+		args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}
+		if os.Geteuid() == 0 {
+			args = append(args, "-u", "root") // memcached refuses root without it
+		}
+		stderr.Reset()
+		cmd := exec.Command(bin, args...)
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+		if up(addr, exited) {
+			return Server{Addr: addr, Pid: cmd.Process.Pid}
+		}
+	}
+	t.Fatalf("memcached did not start: %s", stderr.String())
+	return Server{}
+}
+
+// up waits until addr accepts, or memcached exits, within 5 s.
+func up(addr string, exited <-chan struct{}) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
