@@ -127,12 +127,6 @@ func ForwardedSignals() []syscall.Signal {
 	return out
 }
 
-// caughtSignals are the ones Run subscribes to without forwarding, so they
-// neither kill nor stop podkit: SIGPIPE, SIGTTIN and SIGTTOU. Signals Run
-// handles are reset to the default in the child by the Go runtime, which
-// ignored ones would not be: that is why they are caught, not ignored.
-var caughtSignals = []syscall.Signal{syscall.SIGPIPE, syscall.SIGTTIN, syscall.SIGTTOU}
-
 // urgentSignals are subscribed before the child starts, because until then
 // the Go runtime's default for them would end, crash or stop podkit and
 // orphan the child. Every other signal is dropped by the Go runtime until
@@ -140,6 +134,11 @@ var caughtSignals = []syscall.Signal{syscall.SIGPIPE, syscall.SIGTTIN, syscall.S
 // that has not yet installed a handler would have died of it anyway.
 // Subscribing costs a round trip to the runtime's signal thread per signal,
 // so doing the 45 others after the start takes them off the start time.
+//
+// SIGPIPE, SIGTTIN and SIGTTOU are caught here but never forwarded, so they
+// neither kill nor stop podkit. They are caught, not ignored, because the Go
+// runtime resets handled signals to the default in the child, and would
+// leave ignored ones ignored.
 var urgentSignals = []syscall.Signal{
 	syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGTSTP,
 	syscall.SIGPIPE, syscall.SIGTTIN, syscall.SIGTTOU,
