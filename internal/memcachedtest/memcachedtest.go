@@ -15,12 +15,22 @@ import (
 type Server struct {
 	Addr string // 127.0.0.1:PORT
 	Pid  int
+
+	stop func()
 }
+
+// Stop kills the server now (it is killed at the end of the test anyway).
+func (s Server) Stop() { s.stop() }
 
 // Start runs Debian's memcached on a free loopback port until the test ends
 // (killed by its pid in t.Cleanup). The port is found by binding :0 first,
 // so another process may take it in between: Start then tries another.
-func Start(t testing.TB) Server {
+func Start(t testing.TB) Server { return StartWith(t, "") }
+
+// StartWith is Start with memcached listening on addr ("": a free port;
+// fails when addr is taken) and with extra arguments (e.g. TLS: -Z -o
+// ssl_chain_cert=...).
+func StartWith(t testing.TB, addr string, extra ...string) Server {
 	t.Helper()
 	bin, err := exec.LookPath("memcached")
 	if err != nil {
@@ -28,14 +38,17 @@ func Start(t testing.TB) Server {
 	}
 	var stderr bytes.Buffer
 	for range 5 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+		addr := addr
+		if addr == "" {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr = l.Addr().String()
+			l.Close()
 		}
-		addr := l.Addr().String()
-		l.Close()
 		_, port, _ := net.SplitHostPort(addr)
-		args := []string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}
+		args := append([]string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}, extra...)
 		if os.Geteuid() == 0 {
 			args = append(args, "-u", "root") // memcached refuses root without it
 		}
@@ -47,9 +60,10 @@ func Start(t testing.TB) Server {
 		}
 		exited := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+		stop := func() { _ = cmd.Process.Kill(); <-exited }
+		t.Cleanup(stop)
 		if up(addr, exited) {
-			return Server{Addr: addr, Pid: cmd.Process.Pid}
+			return Server{Addr: addr, Pid: cmd.Process.Pid, stop: stop}
 		}
 	}
 	t.Fatalf("memcached did not start: %s", stderr.String())

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -27,6 +28,9 @@ type bereq struct {
 	drop  bool   // NoReply: the client sees nothing
 	quiet bool   // meta q: drop what HiddenByQuiet reports
 
+	b    *backend  // set by backend.send
+	sent time.Time // when it was queued to be written: its timeout runs from here
+
 	// Filled in before done is closed.
 	out   []byte // non-retrieval: the reply bytes the client sees
 	items []item // retrieval: the VALUE items in the server's order
@@ -40,39 +44,115 @@ func newBereq(cmd protocol.Command, buf []byte) *bereq {
 
 func (r *bereq) finish(err error) {
 	r.err = err
+	if b := r.b; b != nil {
+		sm := b.sm
+		b.inFlight.Add(-1)
+		sm.inFlight.Dec()
+		sm.duration.Observe(time.Since(r.sent).Seconds())
+		if err != nil {
+			sm.errors[errorReason(err)].Inc()
+		}
+	}
 	close(r.done)
 }
 
 // backend is one memcached server of the pool: a few connections shared by
-// every client, picked round-robin.
+// every client, picked round-robin, and the server's health.
 type backend struct {
 	srv     twemconf.Server
+	name    string // the ring name: the server label of its metrics
 	timeout time.Duration
 	lim     protocol.Limits
+	dialer  *dialer
+	sm      *serverMetrics
 	conns   []*backendConn
-	mu      sync.Mutex
-	next    int
+	next    atomic.Uint32
+
+	// Health. failures counts consecutive connection failures; a complete
+	// answer resets it. onFailure (the proxy) decides about ejection.
+	failures  atomic.Int32
+	reachable atomic.Bool
+	lastErr   atomic.Pointer[error]
+	onFailure func(b *backend, n int32)
+	inFlight  atomic.Int64
+
+	// Guarded by the proxy's state lock.
+	ejected   bool
+	nextProbe time.Time
+	backoff   time.Duration
+	addrs     []string // the host's addresses at the last lookup
 }
 
-func newBackend(srv twemconf.Server, n int, timeout time.Duration, lim protocol.Limits) *backend {
-	if n < 1 {
-		n = 1
-	}
-	b := &backend{srv: srv, timeout: timeout, lim: lim}
-	for i := 0; i < n; i++ {
+func newBackend(srv twemconf.Server, pool *twemconf.Pool, lim protocol.Limits, d *dialer, sm *serverMetrics) *backend {
+	n := max(pool.ServerConnections, 1)
+	b := &backend{srv: srv, name: srv.RingName(), timeout: pool.Timeout, lim: lim, dialer: d, sm: sm}
+	for range n {
 		b.conns = append(b.conns, &backendConn{b: b})
 	}
+	sm.up.Set(0)
 	return b
 }
 
 // send forwards r on one of b's connections; r.done is closed when it is
 // answered or failed.
 func (b *backend) send(r *bereq) {
-	b.mu.Lock()
-	c := b.conns[b.next]
-	b.next = (b.next + 1) % len(b.conns)
-	b.mu.Unlock()
+	r.b = b
+	r.sent = time.Now()
+	b.inFlight.Add(1)
+	b.sm.requests.Inc()
+	b.sm.inFlight.Inc()
+	c := b.conns[0]
+	if len(b.conns) > 1 {
+		c = b.conns[int(b.next.Add(1))%len(b.conns)]
+	}
 	c.send(r)
+}
+
+// connect dials every connection that is not up (preconnect).
+func (b *backend) connect() {
+	for _, c := range b.conns {
+		c.mu.Lock()
+		if !c.closed && c.gen == nil {
+			c.dialLocked()
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (b *backend) succeeded() {
+	if b.failures.Load() != 0 {
+		b.failures.Store(0)
+	}
+	if !b.reachable.Load() {
+		b.reachable.Store(true)
+		b.sm.up.Set(1)
+	}
+}
+
+func (b *backend) failed(err error) {
+	if errors.Is(err, errProxyClosed) || errors.Is(err, errResolved) {
+		return
+	}
+	b.lastErr.Store(&err)
+	b.reachable.Store(false)
+	b.sm.up.Set(0)
+	n := b.failures.Add(1)
+	if b.onFailure != nil {
+		b.onFailure(b, n)
+	}
+}
+
+// reset closes b's connections with err; requests waiting on them fail, the
+// next ones dial afresh.
+func (b *backend) reset(err error) {
+	for _, c := range b.conns {
+		c.mu.Lock()
+		g := c.gen
+		c.mu.Unlock()
+		if g != nil {
+			c.fail(g, err)
+		}
+	}
 }
 
 func (b *backend) close() {
@@ -101,7 +181,28 @@ type generation struct {
 	wake   chan struct{} // capacity 1
 }
 
-var errProxyClosed = errors.New("proxy shutting down")
+var (
+	errProxyClosed = errors.New("proxy shutting down")
+	// errResolved closes connections to an address the server's host name
+	// no longer resolves to; it is not the server's failure.
+	errResolved   = errors.New("server address changed")
+	errOutOfSync  = errors.New("bad response from server")
+	errEjected    = errors.New("server ejected")
+	errNoServers  = errors.New("no server in service")
+	errRetiredSrv = errors.New("server removed by a reload")
+)
+
+// dialLocked connects c; c.mu is held.
+func (c *backendConn) dialLocked() (*generation, error) {
+	conn, err := c.b.dialer.dial(c.b.srv)
+	if err != nil {
+		return nil, err
+	}
+	g := &generation{conn: conn, wake: make(chan struct{}, 1)}
+	c.gen = g
+	go c.readLoop(g)
+	return g, nil
+}
 
 func (c *backendConn) send(r *bereq) {
 	c.mu.Lock()
@@ -112,26 +213,20 @@ func (c *backendConn) send(r *bereq) {
 	}
 	g := c.gen
 	if g == nil {
-		d := net.Dialer{Timeout: c.b.timeout}
-		conn, err := d.Dial(c.b.srv.Network(), c.b.srv.Addr())
-		if err != nil {
+		var err error
+		if g, err = c.dialLocked(); err != nil {
 			c.mu.Unlock()
+			c.b.failed(err)
 			r.finish(err)
 			return
 		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			tc.SetNoDelay(true)
-		}
-		g = &generation{conn: conn, wake: make(chan struct{}, 1)}
-		c.gen = g
-		go c.readLoop(g)
 	}
 	if !g.push(r) {
 		c.mu.Unlock()
 		return
 	}
 	if c.b.timeout > 0 {
-		g.conn.SetWriteDeadline(time.Now().Add(c.b.timeout))
+		g.conn.SetWriteDeadline(r.sent.Add(c.b.timeout))
 	}
 	_, err := g.conn.Write(r.buf)
 	c.mu.Unlock()
@@ -181,11 +276,14 @@ func (g *generation) pop() {
 	g.mu.Lock()
 	g.q[0] = nil
 	g.q = g.q[1:]
+	if len(g.q) == 0 {
+		g.q = g.q[:0:0] // let a burst's backing array go
+	}
 	g.mu.Unlock()
 }
 
 // fail closes g's connection and fails every request waiting on it, so the
-// next request dials afresh.
+// next request dials afresh. It counts once against the server's health.
 func (c *backendConn) fail(g *generation, err error) {
 	g.conn.Close() // first: unblocks a writer holding c.mu
 	g.mu.Lock()
@@ -201,14 +299,15 @@ func (c *backendConn) fail(g *generation, err error) {
 	case g.wake <- struct{}{}:
 	default:
 	}
-	for _, r := range q {
-		r.finish(err)
-	}
 	c.mu.Lock()
 	if c.gen == g {
 		c.gen = nil
 	}
 	c.mu.Unlock()
+	c.b.failed(err)
+	for _, r := range q {
+		r.finish(err)
+	}
 }
 
 func (c *backendConn) close() {
@@ -221,8 +320,6 @@ func (c *backendConn) close() {
 	}
 }
 
-var errOutOfSync = errors.New("bad response from server")
-
 func (c *backendConn) readLoop(g *generation) {
 	rr := protocol.NewResponseReader(bufio.NewReader(g.conn), c.b.lim)
 	var resp protocol.Response
@@ -231,11 +328,10 @@ func (c *backendConn) readLoop(g *generation) {
 		if r == nil {
 			return
 		}
-		// The timeout runs from when this request reaches the head of the
-		// queue (twemproxy: from when it was sent); a pipelined request
-		// behind a slow one is not failed early.
+		// The timeout runs from when the request was sent, as in
+		// twemproxy: a request queued behind a slow one is not given more.
 		if c.b.timeout > 0 {
-			g.conn.SetReadDeadline(time.Now().Add(c.b.timeout))
+			g.conn.SetReadDeadline(r.sent.Add(c.b.timeout))
 		}
 		for done := false; !done; {
 			if err := rr.Read(&resp); err != nil {
@@ -261,26 +357,51 @@ func (c *backendConn) readLoop(g *generation) {
 			}
 		}
 		g.pop()
+		c.b.succeeded()
 		r.finish(nil)
 	}
+}
+
+// errorReason is the metric reason for a failed request.
+func errorReason(err error) string {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return reasonTimeout
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return reasonRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return reasonReset
+	case errors.Is(err, errOutOfSync), errors.Is(err, protocol.ErrBadResponse):
+		return reasonBadResponse
+	case errors.Is(err, errEjected), errors.Is(err, errNoServers):
+		return reasonEjected
+	case errors.Is(err, errProxyClosed), errors.Is(err, errResolved), errors.Is(err, errRetiredSrv):
+		return reasonClosed
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return reasonTimeout
+	}
+	return reasonClosed
 }
 
 // errorText is the SERVER_ERROR message for a failed request, in the errno
 // words twemproxy uses.
 func errorText(err error) string {
-	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded):
+	switch errorReason(err) {
+	case reasonTimeout:
 		return "Connection timed out"
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case reasonRefused:
 		return "Connection refused"
-	case errors.Is(err, syscall.ECONNRESET):
+	case reasonReset:
 		return "Connection reset by peer"
-	case errors.Is(err, errProxyClosed), errors.Is(err, errOutOfSync):
-		return err.Error()
+	case reasonBadResponse:
+		return errOutOfSync.Error()
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return "Connection timed out"
+	switch {
+	case errors.Is(err, errProxyClosed), errors.Is(err, errEjected), errors.Is(err, errNoServers),
+		errors.Is(err, errResolved), errors.Is(err, errRetiredSrv):
+		return err.Error()
 	}
 	return "Connection closed"
 }

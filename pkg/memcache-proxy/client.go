@@ -26,6 +26,7 @@ type client struct {
 
 // pending is one client request's place in the response order.
 type pending struct {
+	st    *state   // the routing snapshot the request was dispatched by
 	out   []byte   // a local reply, or the fixed part before parts
 	parts []*part  // forwarded pieces, nil for a local reply
 	keys  []string // retrieval: the client's keys
@@ -102,15 +103,16 @@ func (c *client) response(pd *pending) []byte {
 	}
 	// Each server's items, concatenated over its parts in order, are its
 	// hits in the client's order.
-	items := make([][]item, len(c.p.backends))
+	n := len(pd.st.backends)
+	items := make([][]item, n)
 	for _, pt := range pd.parts {
 		items[pt.server] = append(items[pt.server], pt.req.items...)
 	}
-	next := make([]int, len(c.p.backends))
+	next := make([]int, n)
 	var out []byte
 	for i, k := range pd.keys {
 		s := pd.picks[i]
-		if next[s] < len(items[s]) && items[s][next[s]].key == k {
+		if s >= 0 && next[s] < len(items[s]) && items[s][next[s]].key == k {
 			out = append(out, items[s][next[s]].raw...)
 			next[s]++
 		}
@@ -127,13 +129,16 @@ func (c *client) readLoop() {
 		var perr *protocol.Error
 		switch {
 		case errors.As(err, &perr):
+			c.p.m.reject(perr.Reason)
 			pd := &pending{out: []byte(perr.Reply), quit: perr.Close}
 			if perr.Invalidate != nil {
-				s := c.p.ring.Pick(perr.Invalidate)
-				r := newBereq(protocol.CmdMetaDelete, protocol.AppendInvalidate(nil, perr.Invalidate))
-				r.drop = true
-				pd.parts = []*part{{s, r}}
-				c.p.backends[s].send(r)
+				st := c.p.st.Load()
+				if s, err := st.pick(perr.Invalidate); err == nil {
+					r := newBereq(protocol.CmdMetaDelete, protocol.AppendInvalidate(nil, perr.Invalidate))
+					r.drop = true
+					pd.parts = []*part{{s, r}}
+					st.backends[s].send(r)
+				}
 			}
 			c.pending <- pd
 			if perr.Close {
@@ -157,14 +162,19 @@ func (c *client) readLoop() {
 
 func (c *client) dispatch(req *protocol.Request) *pending {
 	cmd := req.Command
+	c.p.m.commands[cmd].Inc()
 	switch {
 	case cmd.Local():
 		return c.local(req)
 	case cmd.Keyed():
-		s := c.p.ring.Pick(req.Keys[0])
+		st := c.p.st.Load()
+		s, err := st.pick(req.Keys[0])
+		if err != nil {
+			return c.unrouted(st, s, err, req.NoReply)
+		}
 		r := newBereq(cmd, protocol.AppendRequest(nil, req, true))
 		r.drop, r.quiet = req.NoReply, req.Quiet
-		c.p.backends[s].send(r)
+		st.backends[s].send(r)
 		return &pending{parts: []*part{{s, r}}}
 	case cmd.IsRetrieval():
 		return c.retrieval(req)
@@ -172,17 +182,37 @@ func (c *client) dispatch(req *protocol.Request) *pending {
 	return &pending{out: []byte(protocol.ReplyError)}
 }
 
+// unrouted answers a request whose key has no server in service.
+func (c *client) unrouted(st *state, s int, err error, noreply bool) *pending {
+	if s >= 0 {
+		st.backends[s].sm.errors[reasonEjected].Inc()
+	}
+	if noreply {
+		return &pending{}
+	}
+	return &pending{out: protocol.AppendServerError(nil, errorText(err))}
+}
+
 func (c *client) retrieval(req *protocol.Request) *pending {
-	pd := &pending{end: true, keys: make([]string, len(req.Keys)), picks: make([]int, len(req.Keys))}
+	st := c.p.st.Load()
+	pd := &pending{st: st, end: true, keys: make([]string, len(req.Keys)), picks: make([]int, len(req.Keys))}
 	if len(req.Keys) == 0 {
 		pd.end = false
 		pd.out = []byte(protocol.ReplyEnd)
 		return pd
 	}
-	per := make([][][]byte, len(c.p.backends))
+	per := make([][][]byte, len(st.backends))
 	for i, k := range req.Keys {
 		pd.keys[i] = string(k)
-		s := c.p.ring.Pick(k)
+		s, err := st.pick(k)
+		if errors.Is(err, errEjected) {
+			// Fail-fast: the key is a miss.
+			st.backends[s].sm.errors[reasonEjected].Inc()
+			pd.picks[i] = -1
+			continue
+		} else if err != nil {
+			return c.unrouted(st, s, err, false)
+		}
 		pd.picks[i] = s
 		per[s] = append(per[s], k)
 	}
@@ -199,7 +229,7 @@ func (c *client) retrieval(req *protocol.Request) *pending {
 	}
 	// In parallel: each server's parts go out without waiting for others.
 	for _, pt := range pd.parts {
-		c.p.backends[pt.server].send(pt.req)
+		st.backends[pt.server].send(pt.req)
 	}
 	return pd
 }
@@ -233,7 +263,7 @@ func (c *client) local(req *protocol.Request) *pending {
 		out = protocol.AppendStat(out, "time", strconv.FormatInt(now.Unix(), 10))
 		out = protocol.AppendStat(out, "version", Version)
 		out = protocol.AppendStat(out, "curr_connections", strconv.FormatInt(c.p.clients.Load(), 10))
-		out = protocol.AppendStat(out, "servers", strconv.Itoa(len(c.p.backends)))
+		out = protocol.AppendStat(out, "servers", strconv.Itoa(len(c.p.st.Load().backends)))
 		out = append(out, protocol.ReplyEnd...)
 	default:
 		out = []byte(protocol.ReplyError)

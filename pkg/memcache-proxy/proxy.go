@@ -10,10 +10,16 @@
 // version, stats, verbosity, mn and quit are answered by the proxy, and
 // flush_all is refused. Each server has Pool.ServerConnections connections
 // shared by every client, with requests pipelined on them. A request whose
-// server does not answer within Pool.Timeout, or cannot be reached, is
-// answered SERVER_ERROR, and that server connection is reset.
+// server does not answer within Pool.Timeout of being sent, or cannot be
+// reached, is answered SERVER_ERROR, and that server connection is reset.
 //
-// Not yet implemented: auto_eject_hosts, preconnect, tcpkeepalive, metrics.
+// With Pool.AutoEjectHosts, a server that fails ServerFailureLimit times in
+// a row leaves the ring and its keys are re-hashed over the others, as in
+// twemproxy; unlike twemproxy it rejoins only once a version probe, sent
+// after ServerRetryTimeout and then with a doubling backoff, succeeds.
+// Config.EjectDrop turns its keys into misses instead. Host names are
+// looked up again every Config.ResolveInterval, and Reload swaps in a new
+// pool without dropping connections.
 package memcacheproxy
 
 import (
@@ -22,89 +28,234 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/podkit/podkit/pkg/memcache-proxy/hashkit"
-	"github.com/podkit/podkit/pkg/memcache-proxy/protocol"
 	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
 
 // Version is what the proxy answers to the version command.
 const Version = "1.6.18-podkit"
 
-// DefaultShutdownTimeout bounds how long Serve waits, once its context is
-// done, for clients' pending responses before closing their connections.
-const DefaultShutdownTimeout = 5 * time.Second
-
-// Config configures a Proxy.
-type Config struct {
-	// Pool is the server pool: Servers, Hash, Distribution, HashTag,
-	// Timeout and ServerConnections are used; Listen is the caller's
-	// business (Serve takes a listener). Start from twemconf.DefaultPool.
-	Pool            twemconf.Pool
-	Limits          protocol.Limits // zero fields take protocol's defaults
-	ShutdownTimeout time.Duration   // 0 means DefaultShutdownTimeout
-	Logger          *slog.Logger    // nil: slog.Default()
-}
-
 // Proxy is a memcached proxy for one pool.
 type Proxy struct {
-	cfg      Config
-	log      *slog.Logger
-	ring     *hashkit.Ring
-	backends []*backend
-	start    time.Time
+	cfg   Config
+	log   *slog.Logger
+	m     *poolMetrics
+	start time.Time
+
+	mu   sync.Mutex            // serializes state changes and backend health fields
+	st   atomic.Pointer[state] // what requests are routed by
+	wake chan struct{}         // capacity 1: something for the health loop
+	bg   sync.WaitGroup        // retiring backends
 
 	clients atomic.Int64
-	mu      sync.Mutex
+	connsMu sync.Mutex
 	conns   map[*client]struct{}
+}
+
+// state is an immutable routing snapshot: a client request reads it once.
+type state struct {
+	pool     twemconf.Pool
+	ring     *hashkit.Ring // every server
+	live     *hashkit.Ring // auto-eject: the servers in service; nil when none is
+	out      []bool        // by server: ejected
+	backends []*backend
+	drop     bool // EjectDrop
+}
+
+// pick returns key's server, or errEjected (fail-fast mode) or errNoServers.
+func (st *state) pick(key []byte) (int, error) {
+	if !st.pool.AutoEjectHosts {
+		return st.ring.Pick(key), nil
+	}
+	if st.drop {
+		s := st.ring.Pick(key)
+		if st.out[s] {
+			return s, errEjected
+		}
+		return s, nil
+	}
+	if st.live == nil {
+		return -1, errNoServers
+	}
+	return st.live.Pick(key), nil
 }
 
 // New validates cfg and builds a Proxy. It does no I/O and starts no
 // goroutines.
 func New(cfg Config) (*Proxy, error) {
-	if err := cfg.Pool.Validate(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.Limits.Validate(); err != nil {
-		return nil, fmt.Errorf("limits: %w", err)
+	p := &Proxy{cfg: cfg, log: cfg.Logger, conns: map[*client]struct{}{}, wake: make(chan struct{}, 1)}
+	p.m = newMetrics(cfg.Registry).forPool(cfg.Pool.Name)
+	st, _, err := p.build(cfg.Pool, nil)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.ShutdownTimeout < 0 {
-		return nil, fmt.Errorf("shutdown timeout: must be >= 0 (got %s)", cfg.ShutdownTimeout)
+	p.st.Store(st)
+	p.m.m.ringServer.WithLabelValues(cfg.Pool.Name, "configured").Set(float64(len(st.backends)))
+	p.m.m.ringServer.WithLabelValues(cfg.Pool.Name, "live").Set(float64(len(st.backends)))
+	return p, nil
+}
+
+// build makes the state for pool, reusing old's backends where the server
+// and its connection settings are unchanged; retired are old's others.
+func (p *Proxy) build(pool twemconf.Pool, old *state) (st *state, retired []*backend, err error) {
+	ring, err := newRing(pool)
+	if err != nil {
+		return nil, nil, err
 	}
-	if cfg.ShutdownTimeout == 0 {
-		cfg.ShutdownTimeout = DefaultShutdownTimeout
+	st = &state{pool: pool, ring: ring, drop: p.cfg.EjectDrop, out: make([]bool, len(pool.Servers))}
+	reuse := map[string]*backend{}
+	if old != nil && sameConnSettings(&old.pool, &pool) {
+		for _, b := range old.backends {
+			reuse[backendKey(b.srv)] = b
+		}
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Logger, conns: map[*client]struct{}{}}
-	if p.log == nil {
-		p.log = slog.Default()
+	d := &dialer{timeout: pool.Timeout, keepalive: pool.TCPKeepalive, tls: p.cfg.TLS}
+	for i, s := range pool.Servers {
+		b := reuse[backendKey(s)]
+		if b != nil {
+			delete(reuse, backendKey(s))
+		} else {
+			b = newBackend(s, &pool, p.cfg.Limits, d, p.m.forServer(s.RingName()))
+			b.onFailure = p.onFailure
+		}
+		st.backends = append(st.backends, b)
+		st.out[i] = b.ejected
 	}
-	hs := make([]hashkit.Server, len(cfg.Pool.Servers))
-	for i, s := range cfg.Pool.Servers {
+	for _, b := range reuse {
+		retired = append(retired, b)
+	}
+	return st, retired, p.relive(st)
+}
+
+// newRing places pool's servers as twemproxy does.
+func newRing(pool twemconf.Pool) (*hashkit.Ring, error) {
+	hs := make([]hashkit.Server, len(pool.Servers))
+	for i, s := range pool.Servers {
 		// RingName is the server's identity on the continuum; as a
 		// hashkit Name it is used verbatim.
 		hs[i] = hashkit.Server{Name: s.RingName(), Weight: s.Weight}
 	}
-	ring, err := hashkit.New(hashkit.Config{
-		Hash:         hashkit.Hash(cfg.Pool.Hash),
-		Distribution: hashkit.Distribution(cfg.Pool.Distribution),
-		HashTag:      cfg.Pool.HashTag,
+	r, err := hashkit.New(hashkit.Config{
+		Hash:         hashkit.Hash(pool.Hash),
+		Distribution: hashkit.Distribution(pool.Distribution),
+		HashTag:      pool.HashTag,
 		Servers:      hs,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("pool %s: %w", cfg.Pool.Name, err)
+		return nil, fmt.Errorf("pool %s: %w", pool.Name, err)
 	}
-	p.ring = ring
-	for _, s := range cfg.Pool.Servers {
-		p.backends = append(p.backends, newBackend(s, cfg.Pool.ServerConnections, cfg.Pool.Timeout, cfg.Limits))
-	}
-	return p, nil
+	return r, nil
 }
 
-// Pick returns the index in Config.Pool.Servers of the server key goes to.
-func (p *Proxy) Pick(key []byte) int { return p.ring.Pick(key) }
+func backendKey(s twemconf.Server) string { return s.Network() + " " + s.Addr() + " " + s.RingName() }
+
+func sameConnSettings(a, b *twemconf.Pool) bool {
+	return a.Timeout == b.Timeout && a.ServerConnections == b.ServerConnections && a.TCPKeepalive == b.TCPKeepalive
+}
+
+// relive rebuilds st.live from st.out.
+func (p *Proxy) relive(st *state) error {
+	live := make([]bool, len(st.out))
+	for i, o := range st.out {
+		live[i] = !o
+	}
+	r, err := st.ring.WithLive(live)
+	switch {
+	case errors.Is(err, hashkit.ErrNoLiveServers):
+		st.live = nil
+	case err != nil:
+		return err
+	default:
+		st.live = r
+	}
+	return nil
+}
+
+// Pick returns the index in the pool's Servers of the server key goes to,
+// with every server in service.
+func (p *Proxy) Pick(key []byte) int { return p.st.Load().ring.Pick(key) }
+
+// Pool returns the pool being served: Config.Pool or the last reloaded.
+func (p *Proxy) Pool() twemconf.Pool { return p.st.Load().pool }
+
+// Reload swaps in pool for new requests; requests already sent finish on
+// the servers they were sent to. Servers whose address, name and
+// connection settings are unchanged keep their connections and health.
+// The listen address cannot change (the caller owns the listener).
+func (p *Proxy) Reload(pool twemconf.Pool) error {
+	if err := pool.Validate(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	old := p.st.Load()
+	if pool.Listen.Network() != old.pool.Listen.Network() || pool.Listen.Addr() != old.pool.Listen.Addr() {
+		return fmt.Errorf("pool %s: listen: %s -> %s needs a restart", pool.Name, old.pool.Listen, pool.Listen)
+	}
+	st, retired, err := p.build(pool, old)
+	if err != nil {
+		return err
+	}
+	p.st.Store(st)
+	p.gaugeServers(st)
+	keep := map[string]bool{}
+	for _, b := range st.backends {
+		keep[b.name] = true
+	}
+	for _, b := range retired {
+		p.bg.Add(1)
+		go func() {
+			defer p.bg.Done()
+			p.retire(b, !keep[b.name])
+		}()
+	}
+	p.kick()
+	return nil
+}
+
+// retire closes a backend a reload removed once its requests are answered
+// (or after the pool's timeout, at least 5 s).
+func (p *Proxy) retire(b *backend, dropMetrics bool) {
+	wait := max(b.timeout, 5*time.Second)
+	deadline := time.Now().Add(wait)
+	for b.inFlight.Load() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.close()
+	if dropMetrics {
+		p.m.dropServer(b.name)
+	}
+}
+
+// Ready is nil when at least one server in service answered its last
+// request or probe.
+func (p *Proxy) Ready() error {
+	st := p.st.Load()
+	var why []string
+	for i, b := range st.backends {
+		if st.out[i] {
+			why = append(why, b.name+": ejected")
+			continue
+		}
+		if b.reachable.Load() {
+			return nil
+		}
+		if e := b.lastErr.Load(); e != nil {
+			why = append(why, b.name+": "+errorText(*e))
+		} else {
+			why = append(why, b.name+": not probed yet")
+		}
+	}
+	return fmt.Errorf("pool %s: no server reachable (%v)", st.pool.Name, why)
+}
 
 // Serve accepts clients on l until ctx is done, then closes l, stops reading
 // from clients, lets their pending responses out (for at most
@@ -114,6 +265,15 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	p.start = time.Now()
 	stop := context.AfterFunc(ctx, func() { l.Close() })
 	defer stop()
+	bgCtx, bgCancel := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() { p.healthLoop(bgCtx) })
+	bg.Go(func() { p.resolveLoop(bgCtx) })
+	if p.st.Load().pool.Preconnect {
+		for _, b := range p.st.Load().backends {
+			bg.Go(b.connect)
+		}
+	}
 	var wg sync.WaitGroup
 	var err error
 	for {
@@ -131,43 +291,72 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 			break
 		}
 		c := newClient(p, conn)
-		p.mu.Lock()
+		p.connsMu.Lock()
 		p.conns[c] = struct{}{}
-		p.mu.Unlock()
+		p.connsMu.Unlock()
 		p.clients.Add(1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		p.m.clients.Inc()
+		p.m.accepted.Inc()
+		wg.Go(func() {
 			c.serve()
-			p.mu.Lock()
+			p.connsMu.Lock()
 			delete(p.conns, c)
-			p.mu.Unlock()
+			p.connsMu.Unlock()
 			p.clients.Add(-1)
-		}()
+			p.m.clients.Dec()
+		})
 	}
+	bgCancel()
 	// Graceful: stop reading, drain what is pending, then force.
-	p.mu.Lock()
+	p.connsMu.Lock()
 	for c := range p.conns {
 		c.stopReading()
 	}
-	p.mu.Unlock()
+	p.connsMu.Unlock()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	closeBackends := func() {
+		for _, b := range p.st.Load().backends {
+			b.close()
+		}
+	}
 	select {
 	case <-done:
 	case <-time.After(p.cfg.ShutdownTimeout):
-		p.mu.Lock()
+		p.connsMu.Lock()
 		for c := range p.conns {
 			c.conn.Close()
 		}
-		p.mu.Unlock()
-		for _, b := range p.backends {
-			b.close()
-		}
+		p.connsMu.Unlock()
+		closeBackends()
 		<-done
 	}
-	for _, b := range p.backends {
-		b.close()
-	}
+	closeBackends()
+	bg.Wait()
+	p.bg.Wait()
 	return err
+}
+
+// Listen binds pool's listen address; a unix socket gets the pool's
+// permissions, replacing a stale socket file. The backlog is the kernel's
+// somaxconn, as for every Go listener: the pool's backlog is not applied.
+func Listen(pool twemconf.Pool) (net.Listener, error) {
+	l := pool.Listen
+	if l.Path == "" {
+		return net.Listen("tcp", l.Addr())
+	}
+	if fi, err := os.Lstat(l.Path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(l.Path)
+	}
+	ln, err := net.Listen("unix", l.Path)
+	if err != nil {
+		return nil, err
+	}
+	if l.Perm != 0 {
+		if err := os.Chmod(l.Path, l.Perm); err != nil {
+			ln.Close()
+			return nil, err
+		}
+	}
+	return ln, nil
 }

@@ -30,12 +30,16 @@ func freeAddr(t *testing.T) string {
 // startProxy runs a proxy over addrs and returns its address and the pool.
 func startProxy(t *testing.T, timeout time.Duration, addrs ...string) (string, *Proxy) {
 	t.Helper()
+	return startWith(t, testPool(t, timeout, addrs...), nil)
+}
+
+// testPool is a default pool over addrs (weight 1 each), listening on a
+// free port.
+func testPool(t *testing.T, timeout time.Duration, addrs ...string) twemconf.Pool {
+	t.Helper()
 	pool := twemconf.DefaultPool()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool.Listen, err = twemconf.ParseListen(l.Addr().String())
+	var err error
+	pool.Listen, err = twemconf.ParseListen(freeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,22 @@ func startProxy(t *testing.T, timeout time.Duration, addrs ...string) (string, *
 		}
 		pool.Servers = append(pool.Servers, s)
 	}
-	p, err := New(Config{Pool: pool})
+	return pool
+}
+
+// startWith serves pool, with cfg's other fields set by mod, until the test
+// ends.
+func startWith(t *testing.T, pool twemconf.Pool, mod func(*Config)) (string, *Proxy) {
+	t.Helper()
+	cfg := Config{Pool: pool}
+	if mod != nil {
+		mod(&cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Listen(pool)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,6 +351,7 @@ func TestBackendTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	// Connections that carried requests; health probes (version) aside.
 	accepted := make(chan net.Conn, 10)
 	go func() {
 		for {
@@ -339,7 +359,14 @@ func TestBackendTimeout(t *testing.T) {
 			if err != nil {
 				return
 			}
-			accepted <- c
+			go func() {
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				if line == "version\r\n" {
+					c.Close()
+					return
+				}
+				accepted <- c
+			}()
 		}
 	}()
 	t.Cleanup(func() {
@@ -361,6 +388,9 @@ func TestBackendTimeout(t *testing.T) {
 		t.Fatalf("timeout after %v", d)
 	}
 	c.roundTrip("get a\r\n", "SERVER_ERROR Connection timed out\r\n")
+	for i := 0; i < 200 && len(accepted) < 2; i++ {
+		time.Sleep(10 * time.Millisecond) // the accept goroutine reads the first line
+	}
 	if n := len(accepted); n != 2 {
 		t.Fatalf("%d server connections, want 2 (reset after the timeout)", n)
 	}

@@ -47,6 +47,9 @@ const (
 	numCommands
 )
 
+// NumCommands is one past the largest Command, for arrays indexed by it.
+const NumCommands = numCommands
+
 var commandNames = [numCommands]string{
 	CmdUnknown: "unknown",
 	CmdGet:     "get", CmdGets: "gets", CmdGat: "gat", CmdGats: "gats",
