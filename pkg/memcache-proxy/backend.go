@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -27,6 +28,7 @@ type bereq struct {
 	buf   []byte // the request as the server receives it
 	drop  bool   // NoReply: the client sees nothing
 	quiet bool   // meta q: drop what HiddenByQuiet reports
+	whole bool   // retrieval sent whole to one server: its answer, END included, is the client's
 
 	b    *backend  // set by backend.send
 	sent time.Time // when it was queued to be written: its timeout runs from here
@@ -179,7 +181,17 @@ type generation struct {
 	failed bool
 	err    error
 	wake   chan struct{} // capacity 1
+
+	// Requests to write, guarded by the backendConn's mu (see writeLoop).
+	wbuf, spare []byte
+	writing     bool          // writeLoop has been told
+	flush       chan struct{} // capacity 1: wakes writeLoop
+	dead        chan struct{} // closed by fail
 }
+
+// maxSpare bounds the write buffer kept between batches: a burst's larger
+// buffer goes back to the heap.
+const maxSpare = 64 << 10
 
 var (
 	errProxyClosed = errors.New("proxy shutting down")
@@ -198,9 +210,10 @@ func (c *backendConn) dialLocked() (*generation, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &generation{conn: conn, wake: make(chan struct{}, 1)}
+	g := &generation{conn: conn, wake: make(chan struct{}, 1), flush: make(chan struct{}, 1), dead: make(chan struct{})}
 	c.gen = g
 	go c.readLoop(g)
+	go c.writeLoop(g)
 	return g, nil
 }
 
@@ -225,13 +238,52 @@ func (c *backendConn) send(r *bereq) {
 		c.mu.Unlock()
 		return
 	}
-	if c.b.timeout > 0 {
-		g.conn.SetWriteDeadline(r.sent.Add(c.b.timeout))
-	}
-	_, err := g.conn.Write(r.buf)
+	g.wbuf = append(g.wbuf, r.buf...)
+	kick := !g.writing
+	g.writing = true
 	c.mu.Unlock()
-	if err != nil {
-		c.fail(g, err)
+	if kick {
+		g.flush <- struct{}{}
+	}
+}
+
+// writeLoop writes g's queued requests, a batch per write(2): requests
+// that arrive while it waits for the CPU or for a write join the next
+// batch, as in an event loop (twemproxy's), so a busy server connection
+// takes one system call for many clients' requests.
+func (c *backendConn) writeLoop(g *generation) {
+	for {
+		select {
+		case <-g.flush:
+		case <-g.dead:
+			return
+		}
+		// Let the client goroutines the poller just woke add theirs.
+		runtime.Gosched()
+		for {
+			c.mu.Lock()
+			buf := g.wbuf
+			if len(buf) == 0 {
+				g.writing = false
+				c.mu.Unlock()
+				break
+			}
+			g.wbuf = g.spare[:0]
+			g.spare = nil
+			c.mu.Unlock()
+			if c.b.timeout > 0 {
+				g.conn.SetWriteDeadline(time.Now().Add(c.b.timeout))
+			}
+			if _, err := g.conn.Write(buf); err != nil {
+				c.fail(g, err)
+				return
+			}
+			c.mu.Lock()
+			if cap(buf) <= maxSpare {
+				g.spare = buf[:0]
+			}
+			c.mu.Unlock()
+		}
 	}
 }
 
@@ -294,6 +346,7 @@ func (c *backendConn) fail(g *generation, err error) {
 	g.failed, g.err = true, err
 	q := g.q
 	g.q = nil
+	close(g.dead)
 	g.mu.Unlock()
 	select {
 	case g.wake <- struct{}{}:
@@ -321,7 +374,7 @@ func (c *backendConn) close() {
 }
 
 func (c *backendConn) readLoop(g *generation) {
-	rr := protocol.NewResponseReader(bufio.NewReader(g.conn), c.b.lim)
+	rr := protocol.NewResponseReader(bufio.NewReaderSize(g.conn, 32<<10), c.b.lim)
 	var resp protocol.Response
 	for {
 		r := g.head()
@@ -344,6 +397,8 @@ func (c *backendConn) readLoop(g *generation) {
 				return
 			}
 			switch {
+			case r.whole:
+				r.out = protocol.AppendResponse(r.out, &resp)
 			case r.cmd.IsRetrieval():
 				if resp.Status == protocol.StatusValue {
 					r.items = append(r.items, item{string(resp.Key), protocol.AppendResponse(nil, &resp)})

@@ -93,6 +93,13 @@ func (c *client) response(pd *pending) []byte {
 		return out
 	}
 	// Retrieval: any failed part fails the whole request.
+	if len(pd.parts) == 1 && pd.parts[0].req.whole {
+		r := pd.parts[0].req
+		if r.err != nil {
+			return protocol.AppendServerError(nil, errorText(r.err))
+		}
+		return r.out
+	}
 	for _, pt := range pd.parts {
 		if pt.req.err != nil {
 			return protocol.AppendServerError(nil, errorText(pt.req.err))
@@ -226,6 +233,10 @@ func (c *client) retrieval(req *protocol.Request) *pending {
 			pd.parts = append(pd.parts, &part{s, r})
 			keys = keys[n:]
 		}
+	}
+	if len(pd.parts) == 1 {
+		// One server answers in the client's key order: pass it through.
+		pd.parts[0].req.whole = true
 	}
 	// In parallel: each server's parts go out without waiting for others.
 	for _, pt := range pd.parts {
