@@ -89,6 +89,7 @@ type mcFlags struct {
 	servers                                    []string
 	timeout, retry, resolve, watch             time.Duration
 	backlog, serverConns, failLimit, maxItem   int
+	loops                                      int
 	eject, drop, preconnect, keepalive, useTLS bool
 	tls                                        memcacheproxy.TLSFiles
 }
@@ -115,6 +116,7 @@ func (f *mcFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.retry, "server-retry-timeout", d.ServerRetryTimeout, "an ejected server is probed (version) after this, then with a doubling backoff; it rejoins when a probe succeeds")
 	fs.BoolVar(&f.preconnect, "preconnect", false, "connect to every server at start")
 	fs.BoolVar(&f.keepalive, "tcpkeepalive", false, "TCP keepalive on server connections")
+	fs.IntVar(&f.loops, "loops", 0, "event loops serving clients, each with its own --server-connections per server (0: one per two CPUs)")
 	fs.IntVar(&f.maxItem, "max-item-size", protocol.DefaultMaxItemSize, "largest value in bytes; a larger set is refused as memcached does")
 	fs.DurationVar(&f.resolve, "resolve-interval", memcacheproxy.DefaultResolveInterval, "look server host names up again this often; connections to a changed address are re-dialled (negative: never)")
 	fs.DurationVar(&f.watch, "config-watch-interval", memcacheproxy.DefaultWatchInterval, "check --config for changes this often (negative: only on SIGHUP)")
@@ -128,7 +130,10 @@ func (f *mcFlags) add(fs *pflag.FlagSet) {
 // config turns the flags into a ServiceConfig; errors are usage errors.
 func (f *mcFlags) config(fs *pflag.FlagSet) (memcacheproxy.ServiceConfig, error) {
 	cfg := memcacheproxy.ServiceConfig{File: f.file, PoolName: f.pool, WatchInterval: f.watch}
-	cfg.Proxy = memcacheproxy.Config{EjectDrop: f.drop, ResolveInterval: f.resolve, Limits: protocol.Limits{MaxItemSize: f.maxItem}}
+	cfg.Proxy = memcacheproxy.Config{EjectDrop: f.drop, ResolveInterval: f.resolve, Loops: f.loops, Limits: protocol.Limits{MaxItemSize: f.maxItem}}
+	if f.loops < 0 {
+		return cfg, cli.Usagef("loops", "must be >= 0 (got %d)", f.loops)
+	}
 	if f.maxItem <= 0 {
 		return cfg, cli.Usagef("max-item-size", "must be > 0 (got %d)", f.maxItem)
 	}

@@ -15,11 +15,14 @@ import (
 	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
 
-// item is one VALUE of a retrieval answer, as the server sent it.
-type item struct {
-	key string
-	raw []byte
+// span is one VALUE item of a retrieval answer in bereq.out.
+type span struct {
+	start, end, klen int32
 }
+
+// valueKeyOffset is where the key starts in a VALUE item as the server sent
+// it: the response reader takes the key as the token after "VALUE ".
+const valueKeyOffset = int32(len("VALUE "))
 
 // bereq is one request forwarded to one server. It gets exactly one response
 // unit (it is written with AppendRequest's withReply), or an error.
@@ -30,18 +33,17 @@ type bereq struct {
 	quiet bool   // meta q: drop what HiddenByQuiet reports
 	whole bool   // retrieval sent whole to one server: its answer, END included, is the client's
 
-	b    *backend  // set by backend.send
-	sent time.Time // when it was queued to be written: its timeout runs from here
+	b      *backend  // set by backend.send
+	sent   time.Time // when it was queued to be written: its timeout runs from here
+	inLoop bool      // sent on a loop's connection: answered in the client's loop
 
-	// Filled in before done is closed.
-	out   []byte // non-retrieval: the reply bytes the client sees
-	items []item // retrieval: the VALUE items in the server's order
+	pd *pending // the client request it is part of
+
+	// Filled in before finish tells pd.
+	out   []byte // the reply bytes the client sees; retrieval: the VALUE items
+	spans []span // retrieval: each VALUE item in out, in the server's order
+	eout  []byte // retrieval: an error line instead of items
 	err   error
-	done  chan struct{}
-}
-
-func newBereq(cmd protocol.Command, buf []byte) *bereq {
-	return &bereq{cmd: cmd, buf: buf, done: make(chan struct{})}
 }
 
 func (r *bereq) finish(err error) {
@@ -55,7 +57,33 @@ func (r *bereq) finish(err error) {
 			sm.errors[errorReason(err)].Inc()
 		}
 	}
-	close(r.done)
+	if pd := r.pd; pd != nil && pd.remaining.Add(-1) == 0 {
+		if r.inLoop {
+			pd.c.l.flushLater(pd.c) // once per event batch
+		} else {
+			pd.c.flush()
+		}
+	}
+}
+
+// take adds one response unit of the server's answer to r.
+func (r *bereq) take(resp *protocol.Response) {
+	switch {
+	case r.whole:
+		r.out = protocol.AppendResponse(r.out, resp)
+	case r.cmd.IsRetrieval():
+		if resp.Status == protocol.StatusValue {
+			start := len(r.out)
+			r.out = protocol.AppendResponse(r.out, resp)
+			r.spans = append(r.spans, span{int32(start), int32(len(r.out)), int32(len(resp.Key))})
+		} else if resp.Status.IsError() {
+			r.eout = protocol.AppendResponse(r.eout, resp)
+		}
+	case r.drop:
+	case r.quiet && resp.HiddenByQuiet(r.cmd):
+	default:
+		r.out = protocol.AppendResponse(r.out, resp)
+	}
 }
 
 // backend is one memcached server of the pool: a few connections shared by
@@ -67,8 +95,14 @@ type backend struct {
 	lim     protocol.Limits
 	dialer  *dialer
 	sm      *serverMetrics
-	conns   []*backendConn
+	nconns  int
+	conns   []*backendConn // TLS: goroutine-driven connections
+	loops   []*loopBackend // plain: each loop's own connections, by loop index
 	next    atomic.Uint32
+	post    func(func(*loop)) // runs a function in every loop (the proxy's)
+	// resolved is the host's addresses at the last lookup, for the loops,
+	// which cannot wait on DNS.
+	resolved atomic.Pointer[[]string]
 
 	// Health. failures counts consecutive connection failures; a complete
 	// answer resets it. onFailure (the proxy) decides about ejection.
@@ -85,24 +119,33 @@ type backend struct {
 	addrs     []string // the host's addresses at the last lookup
 }
 
-func newBackend(srv twemconf.Server, pool *twemconf.Pool, lim protocol.Limits, d *dialer, sm *serverMetrics) *backend {
+func newBackend(srv twemconf.Server, pool *twemconf.Pool, lim protocol.Limits, d *dialer, sm *serverMetrics, nloops int) *backend {
 	n := max(pool.ServerConnections, 1)
-	b := &backend{srv: srv, name: srv.RingName(), timeout: pool.Timeout, lim: lim, dialer: d, sm: sm}
-	for range n {
-		b.conns = append(b.conns, &backendConn{b: b})
+	b := &backend{srv: srv, name: srv.RingName(), timeout: pool.Timeout, lim: lim.WithDefaults(), dialer: d, sm: sm, nconns: n}
+	if d.tls != nil {
+		for range n {
+			b.conns = append(b.conns, &backendConn{b: b})
+		}
+	} else {
+		b.loops = make([]*loopBackend, nloops)
 	}
 	sm.up.Set(0)
 	return b
 }
 
-// send forwards r on one of b's connections; r.done is closed when it is
-// answered or failed.
+// send forwards r on one of b's connections; r.finish tells its client
+// when it is answered or failed.
 func (b *backend) send(r *bereq) {
 	r.b = b
 	r.sent = time.Now()
 	b.inFlight.Add(1)
 	b.sm.requests.Inc()
 	b.sm.inFlight.Inc()
+	if b.loops != nil {
+		l := r.pd.c.l
+		l.backendFor(b).send(r)
+		return
+	}
 	c := b.conns[0]
 	if len(b.conns) > 1 {
 		c = b.conns[int(b.next.Add(1))%len(b.conns)]
@@ -112,6 +155,10 @@ func (b *backend) send(r *bereq) {
 
 // connect dials every connection that is not up (preconnect).
 func (b *backend) connect() {
+	if b.loops != nil {
+		b.post(func(l *loop) { l.backendFor(b).connect() })
+		return
+	}
 	for _, c := range b.conns {
 		c.mu.Lock()
 		if !c.closed && c.gen == nil {
@@ -147,6 +194,14 @@ func (b *backend) failed(err error) {
 // reset closes b's connections with err; requests waiting on them fail, the
 // next ones dial afresh.
 func (b *backend) reset(err error) {
+	if b.loops != nil {
+		b.post(func(l *loop) {
+			if lb := b.loops[l.idx]; lb != nil {
+				lb.readdress()
+			}
+		})
+		return
+	}
 	for _, c := range b.conns {
 		c.mu.Lock()
 		g := c.gen
@@ -158,6 +213,14 @@ func (b *backend) reset(err error) {
 }
 
 func (b *backend) close() {
+	if b.loops != nil {
+		b.post(func(l *loop) {
+			if lb := b.loops[l.idx]; lb != nil {
+				lb.close(errProxyClosed, true)
+			}
+		})
+		return
+	}
 	for _, c := range b.conns {
 		c.close()
 	}
@@ -396,25 +459,37 @@ func (c *backendConn) readLoop(g *generation) {
 				c.fail(g, errOutOfSync)
 				return
 			}
-			switch {
-			case r.whole:
-				r.out = protocol.AppendResponse(r.out, &resp)
-			case r.cmd.IsRetrieval():
-				if resp.Status == protocol.StatusValue {
-					r.items = append(r.items, item{string(resp.Key), protocol.AppendResponse(nil, &resp)})
-				} else if resp.Status.IsError() {
-					r.out = protocol.AppendResponse(r.out, &resp)
-				}
-			case r.drop:
-			case r.quiet && resp.HiddenByQuiet(r.cmd):
-			default:
-				r.out = protocol.AppendResponse(r.out, &resp)
-			}
+			r.take(&resp)
 		}
 		g.pop()
 		c.b.succeeded()
 		r.finish(nil)
 	}
+}
+
+// sockaddr is where the loops connect: the socket path, the IP address,
+// or the host's address at the last lookup (rotating after failures).
+func (b *backend) sockaddr() (syscall.Sockaddr, error) {
+	if b.srv.Path != "" {
+		return &syscall.SockaddrUnix{Name: b.srv.Path}, nil
+	}
+	host := b.srv.Host
+	if net.ParseIP(host) == nil {
+		addrs := b.resolved.Load()
+		if addrs == nil || len(*addrs) == 0 {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: errNoAddress.Error(), Name: host}}
+		}
+		host = (*addrs)[int(b.failures.Load())%len(*addrs)]
+	}
+	ip := net.ParseIP(host)
+	if ip4 := ip.To4(); ip4 != nil {
+		sa := &syscall.SockaddrInet4{Port: b.srv.Port}
+		copy(sa.Addr[:], ip4)
+		return sa, nil
+	}
+	sa := &syscall.SockaddrInet6{Port: b.srv.Port}
+	copy(sa.Addr[:], ip.To16())
+	return sa, nil
 }
 
 // errorReason is the metric reason for a failed request.

@@ -2,282 +2,366 @@ package memcacheproxy
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
-	"io"
-	"net"
-	"os"
-	"strconv"
-	"time"
+	"sync"
+	"syscall"
 
 	"github.com/podkit/podkit/pkg/memcache-proxy/protocol"
 )
 
-// maxPending bounds the requests one client may have in flight; its reader
-// waits beyond that.
+// maxPending bounds the requests one client may have in flight: past it, its
+// loop stops reading it until responses go out.
 const maxPending = 256
 
-// client is one client connection: a reader goroutine parses and dispatches
-// requests, the serve goroutine writes their responses in order.
+// Buffer bounds of a client connection. Input is read into a buffer that
+// grows to hold one whole request (up to the item size limit) and shrinks
+// back once it is idle; output the same.
+const (
+	readChunk  = 16 << 10
+	keepBuffer = 64 << 10
+)
+
+// client is one client connection, served by its loop: the loop reads and
+// dispatches; whichever goroutine finishes the request at the head of the
+// queue (the loop for a local reply, a server connection's reader
+// otherwise) writes the responses that are ready.
 type client struct {
-	p       *Proxy
-	conn    net.Conn
-	pending chan *pending
+	p  *Proxy
+	l  *loop
+	fd int
+	id uint32
+
+	// The loop's alone.
+	in      []byte
+	src     sliceSource
+	br      *bufio.Reader
+	rr      *protocol.RequestReader
+	req     protocol.Request
+	reading bool // false for good after quit, EOF or a drain
+	dirty   bool // in the loop's list of clients to flush
+	maxIn   int
+	skip    int             // bytes of a rejected request's data left to skip
+	skipped *protocol.Error // that request's error, answered once skipped
+	tail    [2]byte         // the last two bytes skipped
+
+	mu       sync.Mutex // the output side, and what the socket is polled for
+	q        []*pending
+	out      []byte
+	inOff    bool // reading is false
+	paused   bool // back-pressure: too many requests in flight
+	wantOut  bool // EPOLLOUT armed: the loop writes the rest
+	quitting bool // close once q and out are empty
+	closed   bool // no more writes; the loop releases the socket
+	released bool
 }
 
-// pending is one client request's place in the response order.
-type pending struct {
-	st    *state   // the routing snapshot the request was dispatched by
-	out   []byte   // a local reply, or the fixed part before parts
-	parts []*part  // forwarded pieces, nil for a local reply
-	keys  []string // retrieval: the client's keys
-	picks []int    // retrieval: each key's server (random distribution picks once)
-	quit  bool     // close after out
-	end   bool     // retrieval: merge parts and end with END
+func newClient(p *Proxy, l *loop, fd int) *client {
+	c := &client{p: p, l: l, fd: fd, id: newID(), reading: true}
+	lim := p.cfg.Limits.WithDefaults()
+	c.maxIn = lim.MaxItemSize + lim.MaxGetLine + readChunk
+	c.br = bufio.NewReaderSize(&c.src, 4096)
+	c.rr = protocol.NewRequestReader(c.br, p.cfg.Limits)
+	c.rr.DeferSwallow = true
+	return c
 }
 
-// part is one piece of a request sent to one server.
-type part struct {
-	server int
-	req    *bereq
+// errNeedMore ends a parse that ran out of buffered input: the request is
+// parsed again from its start once more has arrived.
+var errNeedMore = errors.New("need more input")
+
+// sliceSource is the parser's input: what the loop has read and not yet
+// parsed.
+type sliceSource struct {
+	b   []byte
+	pos int
 }
 
-func newClient(p *Proxy, conn net.Conn) *client {
-	return &client{p: p, conn: conn, pending: make(chan *pending, maxPending)}
+func (s *sliceSource) Read(p []byte) (int, error) {
+	if s.pos == len(s.b) {
+		return 0, errNeedMore
+	}
+	n := copy(p, s.b[s.pos:])
+	s.pos += n
+	return n, nil
 }
 
-// stopReading makes the reader see the end of the stream: pending responses
-// still go out.
-func (c *client) stopReading() {
-	c.conn.SetReadDeadline(time.Now())
-}
-
-func (c *client) serve() {
-	defer c.conn.Close()
-	go c.readLoop()
-	bw := bufio.NewWriter(c.conn)
-	for pd := range c.pending {
-		if _, err := bw.Write(c.response(pd)); err != nil {
-			break
+// readable reads what the socket has (one read: the poll is level
+// triggered, so what is left is reported again) and dispatches every whole
+// request in it.
+func (c *client) readable() {
+	c.mu.Lock()
+	closed, paused := c.closed, c.paused
+	c.mu.Unlock()
+	if closed {
+		c.release()
+		return
+	}
+	if !c.reading || paused {
+		return
+	}
+	if len(c.in) == cap(c.in) {
+		if cap(c.in) >= c.maxIn {
+			// One request larger than any the limits allow: a value far
+			// over the item size. memcached would skip it; buffering it is
+			// what the limit forbids.
+			c.reject(protocol.ReplyTooLarge)
+			return
 		}
-		if len(c.pending) == 0 || pd.quit {
-			if err := bw.Flush(); err != nil {
+		n := make([]byte, len(c.in), min(max(2*cap(c.in), readChunk), c.maxIn))
+		copy(n, c.in)
+		c.in = n
+	}
+	n, err := syscall.Read(c.fd, c.in[len(c.in):cap(c.in)])
+	switch {
+	case err == syscall.EAGAIN || err == syscall.EINTR:
+		return
+	case err != nil:
+		c.shut()
+		return
+	case n == 0:
+		c.stopReading() // answer what was asked, then close
+		return
+	}
+	c.in = c.in[:len(c.in)+n]
+	c.parse()
+}
+
+// parse dispatches the whole requests at the start of c.in.
+func (c *client) parse() {
+	off := 0
+	for off < len(c.in) && c.reading {
+		if c.skip > 0 {
+			n := min(c.skip, len(c.in)-off)
+			c.skipTail(c.in[off : off+n])
+			off += n
+			if c.skip -= n; c.skip > 0 {
 				break
 			}
+			c.skipped.Swallowed(c.tail)
+			c.rejected(c.skipped)
+			c.skipped = nil
+			continue
 		}
-		if pd.quit {
+		c.src = sliceSource{b: c.in[off:]}
+		c.br.Reset(&c.src)
+		err := c.rr.Read(&c.req)
+		if errors.Is(err, errNeedMore) {
 			break
 		}
-	}
-	// Unblock the reader if it is still going, and drain.
-	c.conn.Close()
-	for range c.pending {
-	}
-}
-
-// response waits for pd's parts and builds what the client sees.
-func (c *client) response(pd *pending) []byte {
-	for _, pt := range pd.parts {
-		<-pt.req.done
-	}
-	if !pd.end {
-		out := pd.out
-		for _, pt := range pd.parts {
-			if pt.req.err != nil {
-				if pt.req.drop {
-					continue
-				}
-				return protocol.AppendServerError(out, errorText(pt.req.err))
-			}
-			out = append(out, pt.req.out...)
-		}
-		return out
-	}
-	// Retrieval: any failed part fails the whole request.
-	if len(pd.parts) == 1 && pd.parts[0].req.whole {
-		r := pd.parts[0].req
-		if r.err != nil {
-			return protocol.AppendServerError(nil, errorText(r.err))
-		}
-		return r.out
-	}
-	for _, pt := range pd.parts {
-		if pt.req.err != nil {
-			return protocol.AppendServerError(nil, errorText(pt.req.err))
-		}
-		if len(pt.req.out) > 0 {
-			return pt.req.out
-		}
-	}
-	// Each server's items, concatenated over its parts in order, are its
-	// hits in the client's order.
-	n := len(pd.st.backends)
-	items := make([][]item, n)
-	for _, pt := range pd.parts {
-		items[pt.server] = append(items[pt.server], pt.req.items...)
-	}
-	next := make([]int, n)
-	var out []byte
-	for i, k := range pd.keys {
-		s := pd.picks[i]
-		if s >= 0 && next[s] < len(items[s]) && items[s][next[s]].key == k {
-			out = append(out, items[s][next[s]].raw...)
-			next[s]++
-		}
-	}
-	return append(out, protocol.ReplyEnd...)
-}
-
-func (c *client) readLoop() {
-	defer close(c.pending)
-	rr := protocol.NewRequestReader(bufio.NewReader(c.conn), c.p.cfg.Limits)
-	var req protocol.Request
-	for {
-		err := rr.Read(&req)
+		off += c.src.pos - c.br.Buffered()
 		var perr *protocol.Error
 		switch {
+		case errors.As(err, &perr) && perr.Skip > 0:
+			c.p.m.reject(perr.Reason)
+			e := *perr
+			e.Invalidate = bytes.Clone(e.Invalidate) // aliases the reader's buffer
+			c.skipped, c.skip = &e, e.Skip
 		case errors.As(err, &perr):
 			c.p.m.reject(perr.Reason)
-			pd := &pending{out: []byte(perr.Reply), quit: perr.Close}
-			if perr.Invalidate != nil {
-				st := c.p.st.Load()
-				if s, err := st.pick(perr.Invalidate); err == nil {
-					r := newBereq(protocol.CmdMetaDelete, protocol.AppendInvalidate(nil, perr.Invalidate))
-					r.drop = true
-					pd.parts = []*part{{s, r}}
-					st.backends[s].send(r)
-				}
-			}
-			c.pending <- pd
-			if perr.Close {
-				return
-			}
-			continue
+			c.rejected(perr)
 		case err != nil:
-			if !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, net.ErrClosed) &&
-				!errors.Is(err, io.EOF) {
-				c.p.log.Debug("memcache-proxy: client read", "remote", c.conn.RemoteAddr().String(), "err", err)
-			}
+			c.shut()
 			return
-		}
-		pd := c.dispatch(&req)
-		c.pending <- pd
-		if pd.quit {
-			return
+		default:
+			c.enqueue(c.dispatch(&c.req))
 		}
 	}
+	rest := copy(c.in, c.in[off:])
+	c.in = c.in[:rest]
+	if rest == 0 && cap(c.in) > keepBuffer {
+		c.in = nil
+	}
+	c.flush()
 }
 
-func (c *client) dispatch(req *protocol.Request) *pending {
-	cmd := req.Command
-	c.p.m.commands[cmd].Inc()
-	switch {
-	case cmd.Local():
-		return c.local(req)
-	case cmd.Keyed():
-		st := c.p.st.Load()
-		s, err := st.pick(req.Keys[0])
-		if err != nil {
-			return c.unrouted(st, s, err, req.NoReply)
-		}
-		r := newBereq(cmd, protocol.AppendRequest(nil, req, true))
-		r.drop, r.quiet = req.NoReply, req.Quiet
-		st.backends[s].send(r)
-		return &pending{parts: []*part{{s, r}}}
-	case cmd.IsRetrieval():
-		return c.retrieval(req)
-	}
-	return &pending{out: []byte(protocol.ReplyError)}
-}
-
-// unrouted answers a request whose key has no server in service.
-func (c *client) unrouted(st *state, s int, err error, noreply bool) *pending {
-	if s >= 0 {
-		st.backends[s].sm.errors[reasonEjected].Inc()
-	}
-	if noreply {
-		return &pending{}
-	}
-	return &pending{out: protocol.AppendServerError(nil, errorText(err))}
-}
-
-func (c *client) retrieval(req *protocol.Request) *pending {
-	st := c.p.st.Load()
-	pd := &pending{st: st, end: true, keys: make([]string, len(req.Keys)), picks: make([]int, len(req.Keys))}
-	if len(req.Keys) == 0 {
-		pd.end = false
-		pd.out = []byte(protocol.ReplyEnd)
-		return pd
-	}
-	per := make([][][]byte, len(st.backends))
-	for i, k := range req.Keys {
-		pd.keys[i] = string(k)
-		s, err := st.pick(k)
-		if errors.Is(err, errEjected) {
-			// Fail-fast: the key is a miss.
-			st.backends[s].sm.errors[reasonEjected].Inc()
-			pd.picks[i] = -1
-			continue
-		} else if err != nil {
-			return c.unrouted(st, s, err, false)
-		}
-		pd.picks[i] = s
-		per[s] = append(per[s], k)
-	}
-	for s, keys := range per {
-		for len(keys) > 0 {
-			n := len(keys)
-			if req.Command == protocol.CmdGat || req.Command == protocol.CmdGats {
-				n = protocol.FitKeys(req.Command, req.Exptime, keys, protocol.BackendMaxLine)
-			}
-			r := newBereq(req.Command, protocol.AppendGet(nil, req.Command, req.Exptime, keys[:n]))
-			pd.parts = append(pd.parts, &part{s, r})
-			keys = keys[n:]
-		}
-	}
-	if len(pd.parts) == 1 {
-		// One server answers in the client's key order: pass it through.
-		pd.parts[0].req.whole = true
-	}
-	// In parallel: each server's parts go out without waiting for others.
-	for _, pt := range pd.parts {
-		st.backends[pt.server].send(pt.req)
-	}
-	return pd
-}
-
-func (c *client) local(req *protocol.Request) *pending {
-	var out []byte
-	switch req.Command {
-	case protocol.CmdVersion:
-		out = protocol.AppendVersion(nil, Version)
-	case protocol.CmdQuit:
-		return &pending{quit: true}
-	case protocol.CmdMetaNoop:
-		out = []byte(protocol.ReplyMetaNoop)
-	case protocol.CmdVerbosity:
-		if !req.NoReply {
-			out = []byte(protocol.ReplyOK)
-		}
-	case protocol.CmdFlushAll:
-		if !req.NoReply {
-			out = []byte(protocol.ReplyFlushAllDisabled)
-		}
-	case protocol.CmdStats:
-		if len(req.Args) > 0 {
-			// stats <group>: not kept by the proxy.
-			out = []byte(protocol.ReplyError)
-			break
-		}
-		now := time.Now()
-		out = protocol.AppendStat(out, "pid", strconv.Itoa(os.Getpid()))
-		out = protocol.AppendStat(out, "uptime", strconv.FormatInt(int64(now.Sub(c.p.start)/time.Second), 10))
-		out = protocol.AppendStat(out, "time", strconv.FormatInt(now.Unix(), 10))
-		out = protocol.AppendStat(out, "version", Version)
-		out = protocol.AppendStat(out, "curr_connections", strconv.FormatInt(c.p.clients.Load(), 10))
-		out = protocol.AppendStat(out, "servers", strconv.Itoa(len(c.p.st.Load().backends)))
-		out = append(out, protocol.ReplyEnd...)
+// skipTail keeps the last two bytes of what is skipped.
+func (c *client) skipTail(b []byte) {
+	switch len(b) {
+	case 0:
+	case 1:
+		c.tail = [2]byte{c.tail[1], b[0]}
 	default:
-		out = []byte(protocol.ReplyError)
+		c.tail = [2]byte{b[len(b)-2], b[len(b)-1]}
 	}
-	return &pending{out: out}
+}
+
+// rejected answers a request the parser rejected. A too-large set also
+// drops the key's old value on its server, as memcached does.
+func (c *client) rejected(perr *protocol.Error) {
+	pd := localReply(perr.Reply, perr.Close)
+	if perr.Invalidate != nil {
+		st := c.p.st.Load()
+		if s, err := st.pick(perr.Invalidate); err == nil {
+			r := newBereq(protocol.CmdMetaDelete)
+			r.buf = protocol.AppendInvalidate(r.buf, perr.Invalidate)
+			r.drop = true
+			pd.st, pd.parts = st, append(pd.parts, part{s, r})
+		}
+	}
+	c.enqueue(pd)
+}
+
+// enqueue puts pd in the response order and sends its parts.
+func (c *client) enqueue(pd *pending) {
+	pd.c = c
+	pd.remaining.Store(int32(len(pd.parts)))
+	c.mu.Lock()
+	c.q = append(c.q, pd)
+	if len(c.q) >= maxPending && !c.paused {
+		c.paused = true
+		c.rearm()
+	}
+	c.mu.Unlock()
+	if pd.quit {
+		c.noInput()
+	}
+	for _, pt := range pd.parts {
+		pt.req.pd = pd
+		pd.st.backends[pt.server].send(pt.req)
+	}
+}
+
+// noInput ends reading for good; the loop's.
+func (c *client) noInput() {
+	if !c.reading {
+		return
+	}
+	c.reading = false
+	c.mu.Lock()
+	c.inOff = true
+	c.rearm()
+	c.mu.Unlock()
+}
+
+// rearm sets what the socket is polled for; c.mu held.
+func (c *client) rearm() {
+	if !c.closed {
+		c.l.watch(c, !c.inOff && !c.paused, c.wantOut)
+	}
+}
+
+// flush writes the responses that are ready, in order.
+func (c *client) flush() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	for len(c.q) > 0 && c.q[0].remaining.Load() == 0 {
+		pd := c.q[0]
+		c.q[0] = nil
+		c.q = c.q[1:]
+		c.out = appendResponse(c.out, pd)
+		if pd.quit {
+			c.quitting = true
+		}
+		pd.release()
+	}
+	if len(c.q) == 0 {
+		c.q = c.q[:0:0]
+	}
+	c.writeLocked()
+	if !c.closed && c.quitting && len(c.q) == 0 && len(c.out) == 0 {
+		c.closeLocked()
+	}
+	if c.paused && len(c.q) < maxPending/2 {
+		c.paused = false
+		c.rearm()
+	}
+}
+
+// writeLocked writes c.out without blocking; what the socket does not take
+// waits for EPOLLOUT. c.mu held.
+func (c *client) writeLocked() {
+	for len(c.out) > 0 && !c.wantOut {
+		n, err := syscall.Write(c.fd, c.out)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			c.wantOut = true
+			c.rearm()
+			return
+		case err != nil:
+			c.closeLocked()
+			return
+		}
+		rest := copy(c.out, c.out[n:])
+		c.out = c.out[:rest]
+	}
+	if len(c.out) == 0 && cap(c.out) > keepBuffer {
+		c.out = nil
+	}
+}
+
+// writable is the loop's EPOLLOUT.
+func (c *client) writable() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.wantOut = false
+	c.writeLocked()
+	if !c.wantOut {
+		c.rearm()
+	}
+	if !c.closed && c.quitting && len(c.q) == 0 && len(c.out) == 0 {
+		c.closeLocked()
+	}
+}
+
+// closeLocked stops all output and shuts the socket down, which the loop
+// sees as a hang-up and answers by releasing it. c.mu held. The socket is
+// closed by the loop alone, so that no other goroutine can touch a
+// descriptor number the kernel has given to a new connection.
+func (c *client) closeLocked() {
+	c.closed = true
+	c.q, c.out = nil, nil
+	syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
+}
+
+// stopReading answers what was asked and then closes; the loop's.
+func (c *client) stopReading() {
+	c.noInput()
+	c.mu.Lock()
+	c.quitting = true
+	if !c.closed && len(c.q) == 0 && len(c.out) == 0 {
+		c.closeLocked()
+	}
+	c.mu.Unlock()
+}
+
+// reject answers a last error and closes; the loop's.
+func (c *client) reject(reply string) {
+	c.enqueue(localReply(reply, true))
+	c.flush()
+}
+
+// shut closes now; the loop's.
+func (c *client) shut() {
+	c.reading = false
+	c.mu.Lock()
+	c.inOff = true
+	if !c.closed {
+		c.closeLocked()
+	}
+	c.mu.Unlock()
+	c.release()
+}
+
+// release closes the socket and forgets the client; the loop's, once.
+func (c *client) release() {
+	c.mu.Lock()
+	if c.released {
+		c.mu.Unlock()
+		return
+	}
+	c.released = true
+	c.mu.Unlock()
+	syscall.Close(c.fd)
+	c.l.forget(c.id)
+	c.p.clients.Add(-1)
+	c.p.m.clients.Dec()
 }

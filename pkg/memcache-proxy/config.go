@@ -51,6 +51,11 @@ type Config struct {
 	// caches); ServerName defaults to each server's host.
 	TLS *tls.Config
 
+	// Loops is the number of event loops serving clients, each with its
+	// own Pool.ServerConnections connections per server; 0 means
+	// DefaultLoops().
+	Loops int
+
 	ResolveInterval time.Duration         // 0: DefaultResolveInterval; < 0: never re-resolve
 	ShutdownTimeout time.Duration         // 0: DefaultShutdownTimeout
 	Logger          *slog.Logger          // nil: slog.Default()
@@ -66,6 +71,9 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.ShutdownTimeout < 0 {
 		return fmt.Errorf("shutdown timeout: must be >= 0 (got %s)", cfg.ShutdownTimeout)
+	}
+	if cfg.Loops < 0 {
+		return fmt.Errorf("loops: must be >= 0 (got %d)", cfg.Loops)
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout

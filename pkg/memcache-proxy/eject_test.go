@@ -184,18 +184,37 @@ func TestResolveResetsChangedAddress(t *testing.T) {
 	p.mu.Lock()
 	b.addrs = []string{"192.0.2.1"} // as if the name pointed elsewhere before
 	p.mu.Unlock()
+	before := totalConnections(t, m.Addr)
 	p.resolveOnce(context.Background())
-	b.conns[0].mu.Lock()
-	g := b.conns[0].gen
-	b.conns[0].mu.Unlock()
-	if g != nil {
-		t.Fatal("connection kept after the address changed")
-	}
 	p.mu.Lock()
 	addrs := b.addrs
 	p.mu.Unlock()
 	if len(addrs) == 0 || addrs[0] == "192.0.2.1" {
 		t.Fatalf("addresses after lookup: %v", addrs)
 	}
-	c.roundTrip("get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
+	// The loops replace the connection asynchronously: each stats call
+	// below is one more connection of its own.
+	for i := 1; i <= 100; i++ {
+		c.roundTrip("get k\r\n", "VALUE k 0 1\r\nv\r\nEND\r\n")
+		if after := totalConnections(t, m.Addr); after-before > i {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("the proxy kept its connection after the address changed")
+}
+
+func totalConnections(t *testing.T, addr string) int {
+	t.Helper()
+	for _, line := range strings.Split(direct(t, addr, "stats\r\n", "END\r\n"), "\r\n") {
+		if v, ok := strings.CutPrefix(line, "STAT total_connections "); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no total_connections in stats")
+	return 0
 }

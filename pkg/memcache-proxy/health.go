@@ -2,6 +2,7 @@ package memcacheproxy
 
 import (
 	"context"
+	"net"
 	"slices"
 	"sync"
 	"time"
@@ -165,15 +166,23 @@ func (p *Proxy) probe(b *backend) {
 }
 
 // resolveLoop looks the servers' host names up again every
-// ResolveInterval, and closes the connections of a server whose addresses
-// changed: the next request dials the new address.
+// ResolveInterval (every second while one has no address yet), and closes
+// the connections of a server whose addresses changed: the next request
+// dials the new address. The loops dial addresses, not names, so the
+// lookups happen here, off the request path.
 func (p *Proxy) resolveLoop(ctx context.Context) {
-	if p.cfg.ResolveInterval < 0 {
-		return
-	}
-	t := time.NewTicker(p.cfg.ResolveInterval)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
+		wait := p.cfg.ResolveInterval
+		if p.unresolved() {
+			wait = time.Second
+		}
+		if wait < 0 {
+			<-ctx.Done()
+			return
+		}
+		t.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return
@@ -181,6 +190,16 @@ func (p *Proxy) resolveLoop(ctx context.Context) {
 		}
 		p.resolveOnce(ctx)
 	}
+}
+
+// unresolved reports a server whose host name has no address yet.
+func (p *Proxy) unresolved() bool {
+	for _, b := range p.st.Load().backends {
+		if b.srv.Path == "" && net.ParseIP(b.srv.Host) == nil && b.resolved.Load() == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Proxy) resolveOnce(ctx context.Context) {
@@ -198,6 +217,7 @@ func (p *Proxy) resolveOnce(ctx context.Context) {
 		p.mu.Lock()
 		changed := b.addrs != nil && !slices.Equal(b.addrs, addrs)
 		b.addrs = addrs
+		b.resolved.Store(&addrs)
 		p.mu.Unlock()
 		if changed {
 			p.log.Info("server address changed", "server", b.name, "addrs", addrs)

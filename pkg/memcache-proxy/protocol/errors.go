@@ -60,6 +60,10 @@ type Error struct {
 	// that by deleting the key on its server ([AppendInvalidate]). It
 	// aliases the reader's buffers until the next Read.
 	Invalidate []byte
+	// Skip, with RequestReader.DeferSwallow, is how many bytes follow that
+	// belong to the rejected request (its data block and "\r\n"): the
+	// caller skips them, then calls Swallowed, before acting on the error.
+	Skip int
 }
 
 func (e *Error) Error() string {

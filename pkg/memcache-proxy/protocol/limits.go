@@ -82,3 +82,6 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// WithDefaults returns l with its zero fields set to their defaults.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }

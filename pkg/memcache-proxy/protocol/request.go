@@ -70,6 +70,12 @@ func (r *Request) reset() {
 type RequestReader struct {
 	br  *bufio.Reader
 	lim Limits
+
+	// DeferSwallow leaves the data block of a rejected storage request
+	// unread: Read returns the *Error with Skip set, and the caller skips
+	// the bytes and calls Swallowed. An event loop needs this to skip a
+	// value larger than it may buffer (memcached skips it too).
+	DeferSwallow bool
 }
 
 // NewRequestReader reads requests from br within lim (zero fields take their
@@ -298,6 +304,10 @@ func (rr *RequestReader) readData(req *Request, n int) error {
 // the block does not end with "\r\n" the stream is out of sync and e is
 // turned into a closing error.
 func (rr *RequestReader) swallow(n int, e *Error) error {
+	if rr.DeferSwallow {
+		e.Skip = n + 2
+		return e
+	}
 	if _, err := rr.br.Discard(n); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -311,11 +321,19 @@ func (rr *RequestReader) swallow(n int, e *Error) error {
 		}
 		return err
 	}
-	if crlf != [2]byte{'\r', '\n'} {
+	e.Swallowed(crlf)
+	return e
+}
+
+// Swallowed completes an error whose Skip bytes the caller skipped; tail is
+// their last two. If they are not "\r\n" the stream is out of sync and the
+// client must be closed.
+func (e *Error) Swallowed(tail [2]byte) {
+	e.Skip = 0
+	if tail != [2]byte{'\r', '\n'} {
 		e.Close = true
 		if e.Reply == "" {
 			e.Reply = ReplyBadDataChunk
 		}
 	}
-	return e
 }
