@@ -22,22 +22,47 @@ func TuneGC() {
 	}
 }
 
-// DefaultReleaseInterval is how often ReleaseMemory looks for idle heap.
+// DefaultReleaseInterval is how often ReleaseMemory looks at the heap.
 const DefaultReleaseInterval = 10 * time.Second
 
-// releaseThreshold is the free heap worth a forced collection to return.
-const releaseThreshold = 2 << 20
+// Thresholds of ReleaseMemory: an interval with less allocation than
+// idleAllocs is idle, and a heap this much over what the last release left
+// is worth a collection.
+const (
+	idleAllocs    = 1 << 20
+	releaseMargin = 2 << 20
+)
 
-// ReleaseMemory returns free heap pages to the kernel every interval (0:
-// DefaultReleaseInterval) when there are more than a couple of MiB of them,
-// until ctx is done. Go's background scavenger returns them too, but slowly
-// and only down to a margin over the last heap goal, which a load spike
-// raised: a proxy that served a burst would keep its peak RSS for minutes.
+// ReleaseMemory returns a load spike's memory to the kernel once the process
+// is idle, checking every interval (0: DefaultReleaseInterval) until ctx is
+// done. Go collects only when the program allocates, so an idle process
+// keeps its spike-time heap, pooled buffers included, and the background
+// scavenger returns pages only down to a margin over the last heap goal.
+// When an interval allocated almost nothing and the heap is a couple of MiB
+// over what the last release left, this collects and returns the free
+// pages (twice, so that sync.Pool's second-chance cache is dropped too).
 func ReleaseMemory(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultReleaseInterval
 	}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	samples := []metrics.Sample{
+		{Name: "/gc/heap/allocs:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/heap/unused:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
+	}
+	read := func() (allocs, heap uint64) {
+		metrics.Read(samples)
+		var v [4]uint64
+		for i, s := range samples {
+			if s.Value.Kind() == metrics.KindUint64 {
+				v[i] = s.Value.Uint64()
+			}
+		}
+		return v[0], v[1] + v[2] + v[3]
+	}
+	lastAllocs, _ := read()
+	var floor uint64
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -46,9 +71,13 @@ func ReleaseMemory(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 		}
-		metrics.Read(sample)
-		if sample[0].Value.Kind() == metrics.KindUint64 && sample[0].Value.Uint64() > releaseThreshold {
+		allocs, heap := read()
+		idle := allocs-lastAllocs < idleAllocs
+		lastAllocs = allocs
+		if idle && heap > floor+releaseMargin {
 			debug.FreeOSMemory()
+			debug.FreeOSMemory()
+			lastAllocs, floor = read()
 		}
 	}
 }

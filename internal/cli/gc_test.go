@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"context"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 )
 
 func TestTuneGC(t *testing.T) {
@@ -21,4 +25,30 @@ func TestTuneGC(t *testing.T) {
 	if got := debug.SetGCPercent(100); got != DefaultGOGC {
 		t.Errorf("with GOGC unset, GC percent = %d, want %d", got, DefaultGOGC)
 	}
+}
+
+// After a spike of garbage and an idle moment, the heap's pages go back to
+// the kernel without any further allocation to trigger a collection.
+func TestReleaseMemory(t *testing.T) {
+	released := []metrics.Sample{{Name: "/memory/classes/heap/released:bytes"}}
+	metrics.Read(released)
+	before := released[0].Value.Uint64()
+	spike := make([][]byte, 0, 4096)
+	for range 4096 {
+		spike = append(spike, make([]byte, 8<<10)) // 32 MiB
+	}
+	runtime.KeepAlive(spike)
+	spike = nil
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { ReleaseMemory(ctx, 50*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		metrics.Read(released)
+		if released[0].Value.Uint64() >= before+16<<20 {
+			return
+		}
+	}
+	t.Fatalf("released heap %d -> %d bytes: the spike was not returned", before, released[0].Value.Uint64())
 }

@@ -505,6 +505,8 @@ func errorReason(err error) string {
 		return reasonBadResponse
 	case errors.Is(err, errEjected), errors.Is(err, errNoServers):
 		return reasonEjected
+	case isDNS(err):
+		return reasonResolve
 	case errors.Is(err, errProxyClosed), errors.Is(err, errResolved), errors.Is(err, errRetiredSrv):
 		return reasonClosed
 	}
@@ -513,6 +515,11 @@ func errorReason(err error) string {
 		return reasonTimeout
 	}
 	return reasonClosed
+}
+
+func isDNS(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
 }
 
 // errorText is the SERVER_ERROR message for a failed request, in the errno
@@ -527,6 +534,10 @@ func errorText(err error) string {
 		return "Connection reset by peer"
 	case reasonBadResponse:
 		return errOutOfSync.Error()
+	case reasonResolve:
+		var de *net.DNSError
+		errors.As(err, &de)
+		return "Host not found: " + de.Name
 	}
 	switch {
 	case errors.Is(err, errProxyClosed), errors.Is(err, errEjected), errors.Is(err, errNoServers),

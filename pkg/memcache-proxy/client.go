@@ -1,8 +1,6 @@
 package memcacheproxy
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"sync"
 	"syscall"
@@ -33,17 +31,10 @@ type client struct {
 	id uint32
 
 	// The loop's alone.
-	in      []byte
-	src     sliceSource
-	br      *bufio.Reader
-	rr      *protocol.RequestReader
-	req     protocol.Request
+	ib      *inbox
 	reading bool // false for good after quit, EOF or a drain
 	dirty   bool // in the loop's list of clients to flush
 	maxIn   int
-	skip    int             // bytes of a rejected request's data left to skip
-	skipped *protocol.Error // that request's error, answered once skipped
-	tail    [2]byte         // the last two bytes skipped
 
 	mu       sync.Mutex // the output side, and what the socket is polled for
 	q        []*pending
@@ -60,30 +51,8 @@ func newClient(p *Proxy, l *loop, fd int) *client {
 	c := &client{p: p, l: l, fd: fd, id: newID(), reading: true}
 	lim := p.cfg.Limits.WithDefaults()
 	c.maxIn = lim.MaxItemSize + lim.MaxGetLine + readChunk
-	c.br = bufio.NewReaderSize(&c.src, 4096)
-	c.rr = protocol.NewRequestReader(c.br, p.cfg.Limits)
-	c.rr.DeferSwallow = true
+	c.ib = newInbox(p.cfg.Limits)
 	return c
-}
-
-// errNeedMore ends a parse that ran out of buffered input: the request is
-// parsed again from its start once more has arrived.
-var errNeedMore = errors.New("need more input")
-
-// sliceSource is the parser's input: what the loop has read and not yet
-// parsed.
-type sliceSource struct {
-	b   []byte
-	pos int
-}
-
-func (s *sliceSource) Read(p []byte) (int, error) {
-	if s.pos == len(s.b) {
-		return 0, errNeedMore
-	}
-	n := copy(p, s.b[s.pos:])
-	s.pos += n
-	return n, nil
 }
 
 // readable reads what the socket has (one read: the poll is level
@@ -100,19 +69,15 @@ func (c *client) readable() {
 	if !c.reading || paused {
 		return
 	}
-	if len(c.in) == cap(c.in) {
-		if cap(c.in) >= c.maxIn {
-			// One request larger than any the limits allow: a value far
-			// over the item size. memcached would skip it; buffering it is
-			// what the limit forbids.
-			c.reject(protocol.ReplyTooLarge)
-			return
-		}
-		n := make([]byte, len(c.in), min(max(2*cap(c.in), readChunk), c.maxIn))
-		copy(n, c.in)
-		c.in = n
+	buf := c.ib.space(c.maxIn)
+	if buf == nil {
+		// One request larger than any the limits allow: a value far
+		// over the item size that is not being skipped. Buffering it is
+		// what the limit forbids.
+		c.reject(protocol.ReplyTooLarge)
+		return
 	}
-	n, err := syscall.Read(c.fd, c.in[len(c.in):cap(c.in)])
+	n, err := syscall.Read(c.fd, buf)
 	switch {
 	case err == syscall.EAGAIN || err == syscall.EINTR:
 		return
@@ -123,67 +88,31 @@ func (c *client) readable() {
 		c.stopReading() // answer what was asked, then close
 		return
 	}
-	c.in = c.in[:len(c.in)+n]
+	c.ib.add(n)
 	c.parse()
 }
 
-// parse dispatches the whole requests at the start of c.in.
+// parse dispatches the whole requests that have arrived.
 func (c *client) parse() {
-	off := 0
-	for off < len(c.in) && c.reading {
-		if c.skip > 0 {
-			n := min(c.skip, len(c.in)-off)
-			c.skipTail(c.in[off : off+n])
-			off += n
-			if c.skip -= n; c.skip > 0 {
-				break
-			}
-			c.skipped.Swallowed(c.tail)
-			c.rejected(c.skipped)
-			c.skipped = nil
-			continue
-		}
-		c.src = sliceSource{b: c.in[off:]}
-		c.br.Reset(&c.src)
-		err := c.rr.Read(&c.req)
-		if errors.Is(err, errNeedMore) {
-			break
-		}
-		off += c.src.pos - c.br.Buffered()
-		var perr *protocol.Error
+	for c.reading {
+		req, perr, err := c.ib.next()
 		switch {
-		case errors.As(err, &perr) && perr.Skip > 0:
-			c.p.m.reject(perr.Reason)
-			e := *perr
-			e.Invalidate = bytes.Clone(e.Invalidate) // aliases the reader's buffer
-			c.skipped, c.skip = &e, e.Skip
-		case errors.As(err, &perr):
-			c.p.m.reject(perr.Reason)
-			c.rejected(perr)
+		case errors.Is(err, errNeedMore):
 		case err != nil:
 			c.shut()
 			return
+		case perr != nil:
+			c.p.m.reject(perr.Reason)
+			c.rejected(perr)
+			continue
 		default:
-			c.enqueue(c.dispatch(&c.req))
+			c.enqueue(c.dispatch(req))
+			continue
 		}
+		break
 	}
-	rest := copy(c.in, c.in[off:])
-	c.in = c.in[:rest]
-	if rest == 0 && cap(c.in) > keepBuffer {
-		c.in = nil
-	}
+	c.ib.compact()
 	c.flush()
-}
-
-// skipTail keeps the last two bytes of what is skipped.
-func (c *client) skipTail(b []byte) {
-	switch len(b) {
-	case 0:
-	case 1:
-		c.tail = [2]byte{c.tail[1], b[0]}
-	default:
-		c.tail = [2]byte{b[len(b)-2], b[len(b)-1]}
-	}
 }
 
 // rejected answers a request the parser rejected. A too-large set also

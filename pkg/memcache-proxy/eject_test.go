@@ -218,3 +218,15 @@ func totalConnections(t *testing.T, addr string) int {
 	t.Fatal("no total_connections in stats")
 	return 0
 }
+
+// A host name that does not resolve: the error says so, on the wire and in
+// readiness.
+func TestUnresolvableServer(t *testing.T) {
+	paddr, p := startProxy(t, time.Second, "nonexistent.invalid:11211")
+	c := dial(t, paddr)
+	c.roundTrip("get k\r\n", "SERVER_ERROR Host not found: nonexistent.invalid\r\n")
+	waitFor(t, "a failed probe", func() bool { return p.st.Load().backends[0].lastErr.Load() != nil })
+	if err := p.Ready(); err == nil || !strings.Contains(err.Error(), "Host not found: nonexistent.invalid") {
+		t.Fatalf("Ready: %v", err)
+	}
+}

@@ -41,6 +41,7 @@ type lconn struct {
 
 	q    []*bereq
 	wbuf []byte
+	need int // the unit being read needs this many bytes (0: unknown)
 
 	in   []byte
 	src  sliceSource
@@ -104,7 +105,7 @@ func (lc *lconn) drop() {
 		lc.fd = -1
 	}
 	lc.connecting, lc.wantOut = false, false
-	lc.wbuf, lc.in = nil, nil
+	lc.wbuf, lc.in, lc.need = nil, nil, 0
 	if lc.retiring {
 		lc.lb.retiring = slices.DeleteFunc(lc.lb.retiring, func(o *lconn) bool { return o == lc })
 	}
@@ -279,12 +280,17 @@ func (lc *lconn) readable() {
 			return
 		}
 		r := lc.q[0]
+		if len(lc.in)-off < lc.need {
+			break // a large value still arriving: do not parse it again yet
+		}
 		lc.src = sliceSource{b: lc.in[off:]}
 		lc.br.Reset(&lc.src)
 		err := lc.rr.Read(&lc.resp)
 		if errors.Is(err, errNeedMore) {
+			lc.need = lc.rr.Need()
 			break
 		}
+		lc.need = 0
 		if err != nil {
 			lc.fail(err)
 			return

@@ -17,9 +17,10 @@ const (
 	reasonClosed      = "closed"
 	reasonBadResponse = "bad_response"
 	reasonEjected     = "ejected"
+	reasonResolve     = "resolve"
 )
 
-var errorReasons = []string{reasonTimeout, reasonRefused, reasonReset, reasonClosed, reasonBadResponse, reasonEjected}
+var errorReasons = []string{reasonTimeout, reasonRefused, reasonReset, reasonClosed, reasonBadResponse, reasonEjected, reasonResolve}
 
 // metrics are one registry's collectors. Several proxies (one per pool) may
 // share a registry: each registers the same collectors and reuses the ones
@@ -46,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "server_requests_total",
 			Help: "Requests sent to a server (a multiget split over servers counts once per server)."}, srv),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "server_errors_total",
-			Help: "Requests to a server answered SERVER_ERROR by the proxy, by reason: timeout, refused, reset, closed, bad_response, ejected (fail-fast, or no server in service)."},
+			Help: "Requests to a server answered SERVER_ERROR by the proxy, by reason: timeout, refused, reset, closed, bad_response, ejected (fail-fast, or no server in service), resolve (host name not found)."},
 			[]string{"pool", "server", "reason"}),
 		ejections: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "server_ejections_total",
 			Help: "Times a server was taken out of the pool after server_failure_limit consecutive failures."}, srv),

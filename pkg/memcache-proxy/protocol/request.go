@@ -71,6 +71,9 @@ type RequestReader struct {
 	br  *bufio.Reader
 	lim Limits
 
+	lineBytes int // the last line read, with its terminator
+	need      int // see Need
+
 	// DeferSwallow leaves the data block of a rejected storage request
 	// unread: Read returns the *Error with Skip set, and the caller skips
 	// the bytes and calls Swallowed. An event loop needs this to skip a
@@ -91,6 +94,7 @@ func NewRequestReader(br *bufio.Reader, lim Limits) *RequestReader {
 // reader's error.
 func (rr *RequestReader) Read(req *Request) error {
 	req.reset()
+	rr.need = 0
 	if err := rr.readLine(req); err != nil {
 		return err
 	}
@@ -163,6 +167,7 @@ func (rr *RequestReader) readLine(req *Request) error {
 		line = append(line, frag...)
 		switch {
 		case err == nil:
+			rr.lineBytes = len(line)
 			line = line[:len(line)-1]
 			if n := len(line); n > 0 && line[n-1] == '\r' {
 				line = line[:n-1]
@@ -280,6 +285,7 @@ func (rr *RequestReader) checkKey(key []byte) Reason {
 
 // readData reads a data block of n bytes and its "\r\n" into req.Data.
 func (rr *RequestReader) readData(req *Request, n int) error {
+	rr.need = rr.lineBytes + n + 2
 	if cap(req.data) < n+2 {
 		req.data = make([]byte, n+2)
 	}
@@ -298,6 +304,14 @@ func (rr *RequestReader) readData(req *Request, n int) error {
 	req.Data = buf[:n]
 	return nil
 }
+
+// Need is, after a Read that failed with its source's error (for a
+// non-blocking source: no more input yet), how many bytes from the start of
+// the request it was reading that request takes in all, when that is known
+// (it has a data block whose line was read); else 0. A caller parsing
+// input as it arrives waits for that many bytes before trying again, so a
+// value trickling in is not parsed again per packet.
+func (rr *RequestReader) Need() int { return rr.need }
 
 // swallow skips a data block of n bytes and its "\r\n" after a rejected
 // storage request, as memcached does for the errors it swallows data on. If

@@ -95,9 +95,16 @@ func (r *Response) reset() {
 // most MaxLine long, and data blocks are at most MaxItemSize. It is not safe
 // for concurrent use; each backend connection has its own.
 type ResponseReader struct {
-	br  *bufio.Reader
-	lim Limits
+	br        *bufio.Reader
+	lim       Limits
+	lineBytes int // the last line read, with its terminator
+	need      int // see Need
 }
+
+// Need is RequestReader.Need for responses: after a Read that failed with
+// its source's error, the length of the whole response unit when its line
+// was read and gave a data block's length, else 0.
+func (rr *ResponseReader) Need() int { return rr.need }
 
 // NewResponseReader reads responses from br within lim (zero fields take
 // their defaults).
@@ -110,6 +117,7 @@ func NewResponseReader(br *bufio.Reader, lim Limits) *ResponseReader {
 // stream ends between responses, io.ErrUnexpectedEOF inside one, or the
 // reader's error. After any error the connection must be closed.
 func (rr *ResponseReader) Read(resp *Response) error {
+	rr.need = 0
 	resp.reset()
 	if err := rr.readLine(resp); err != nil {
 		return err
@@ -217,6 +225,7 @@ func (rr *ResponseReader) readLine(resp *Response) error {
 			if n < 2 || line[n-2] != '\r' {
 				return badResponse("line not ended by \\r\\n", line)
 			}
+			rr.lineBytes = n
 			resp.line = line[:n-2]
 			return nil
 		case errors.Is(err, bufio.ErrBufferFull):
@@ -275,6 +284,7 @@ func (rr *ResponseReader) readData(resp *Response, size uint64) error {
 		return badResponse("value over the item size limit", resp.line)
 	}
 	n := int(size)
+	rr.need = rr.lineBytes + n + 2
 	if cap(resp.data) < n+2 {
 		resp.data = make([]byte, n+2)
 	}
