@@ -10,10 +10,13 @@ BIN       := bin/podkit
 FUZZTIME  ?= 30s
 BENCHTIME ?= 1s
 HEALTHCPU_DURATION ?= 60s
+MCBENCH_DURATION ?= 3s
+MCBENCH_ROUNDS   ?= 3
+MCBENCH_SETTLE   ?= 35s
 IMAGE         ?= podkit:dev
 IMAGE_ARCHIVE ?= bin/podkit-image.tar
 
-.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart lint fuzz demo image clean
+.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart mcbench lint fuzz demo image clean
 
 all: build
 
@@ -35,7 +38,7 @@ test-deploy:
 deps:
 	scripts/deps.sh
 
-bench: build footprint runstart healthcpu
+bench: build footprint runstart healthcpu mcbench
 
 footprint:
 	$(GO) run ./internal/bench/footprint -bin $(BIN)
@@ -49,6 +52,11 @@ healthcpu:
 # podkit run vs tini (make deps installs it): start-to-exit and signal forwarding.
 runstart:
 	$(GO) run ./internal/bench/runstart -bin $(BIN) -go $(GO)
+
+# podkit memcache-proxy vs nutcracker (twemproxy) vs one memcached directly
+# (make deps installs both servers): ops/s, p99, proxy CPU and RSS (issue 4).
+mcbench: build
+	$(GO) run ./internal/bench/mcbench -bin $(BIN) -duration $(MCBENCH_DURATION) -rounds $(MCBENCH_ROUNDS) -settle $(MCBENCH_SETTLE)
 
 lint:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

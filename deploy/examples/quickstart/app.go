@@ -22,12 +22,15 @@ const appPage = `podkit quickstart demo app
 GET /         this page
 GET /healthz  200 ok (what podkit probe checks)
 GET /work     does 0-50 ms of "work"
+GET /cache/K  the same work, cached under K for 60 s in memcache, through
+              podkit memcache-proxy on 127.0.0.1 (a miss works, a hit does not)
 `
 
 func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	cacheAddr := fs.String("memcache", "", "memcache address (podkit memcache-proxy); empty: no cache")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,10 +44,10 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 		io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /work", func(w http.ResponseWriter, _ *http.Request) {
-		d := rand.N(50 * time.Millisecond)
-		time.Sleep(d)
-		fmt.Fprintf(w, "worked for %s\n", d.Round(time.Microsecond))
+		io.WriteString(w, work()+"\n")
 	})
+	c := &cache{addr: *cacheAddr, log: log}
+	mux.HandleFunc("GET /cache/{key}", c.serve)
 	srv := &http.Server{Addr: *addr, Handler: logRequests(log, mux), ReadHeaderTimeout: 5 * time.Second}
 
 	errc := make(chan error, 1)
@@ -69,6 +72,59 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// cache is the app's use of its ambassador: it talks to "a single memcache
+// on localhost" and never learns how many memcached are behind it.
+type cache struct {
+	addr string // "" when the demo runs without memcached
+	log  *slog.Logger
+}
+
+const cacheTTL = 60 * time.Second
+
+func (c *cache) serve(w http.ResponseWriter, r *http.Request) {
+	key := "work:" + r.PathValue("key")
+	if !validKey(key) {
+		http.Error(w, "bad key: at most 245 bytes, no spaces or control characters", http.StatusBadRequest)
+		return
+	}
+	if c.addr == "" {
+		fmt.Fprintf(w, "no cache (the demo runs without memcached): %s\n", work())
+		return
+	}
+	start := time.Now()
+	m, err := mcDial(r.Context(), c.addr)
+	if err != nil {
+		// A cache that is down costs time, not correctness.
+		c.log.Warn("memcache", "err", err)
+		fmt.Fprintf(w, "cache unavailable (%v): %s\n", err, work())
+		return
+	}
+	defer m.Close()
+	v, hit, err := m.get(key)
+	switch {
+	case err != nil:
+		c.log.Warn("memcache get", "key", key, "err", err)
+		fmt.Fprintf(w, "cache error (%v): %s\n", err, work())
+	case hit:
+		fmt.Fprintf(w, "hit: %s (from memcache via %s in %s)\n", v, c.addr, time.Since(start).Round(time.Microsecond))
+	default:
+		v := work()
+		if err := m.set(key, []byte(v), cacheTTL); err != nil {
+			c.log.Warn("memcache set", "key", key, "err", err)
+			fmt.Fprintf(w, "miss: %s; not stored: %v\n", v, err)
+			return
+		}
+		fmt.Fprintf(w, "miss: %s; stored in memcache via %s for %s\n", v, c.addr, cacheTTL)
+	}
+}
+
+// work is what /work and a cache miss cost.
+func work() string {
+	d := rand.N(50 * time.Millisecond)
+	time.Sleep(d)
+	return fmt.Sprintf("worked for %s", d.Round(time.Microsecond))
 }
 
 // logRequests logs all but /healthz, which probes would flood the log with.

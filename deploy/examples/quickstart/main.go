@@ -44,6 +44,7 @@ type config struct {
 	appAddr     string
 	runAdmin    string
 	healthAdmin string
+	mc          memcacheConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.appAddr, "app-addr", "127.0.0.1:8080", "demo app listen address")
 	fs.StringVar(&cfg.runAdmin, "run-admin", "127.0.0.1:9702", "podkit run --admin-addr (the app's init)")
 	fs.StringVar(&cfg.healthAdmin, "health-admin", "127.0.0.1:9701", "podkit health --admin-addr")
+	fs.StringVar(&cfg.mc.mode, "memcached", "auto", "memcached for memcache-proxy: auto finds it (as root, installs it with apt-get), off leaves memcache-proxy out, or a path")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -90,6 +92,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "quickstart:", err)
 		return 1
 	}
+	if err := cfg.resolveMemcache(ctx, stdout); err != nil {
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
+	}
+	if ctx.Err() != nil {
+		return 1 // interrupted while installing memcached
+	}
 	specs := pod(cfg)
 	if err := checkFree(specs); err != nil {
 		fmt.Fprintln(stderr, "quickstart:", err)
@@ -104,6 +113,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	con := newConsole(stdout, append(names(specs), "probe")...)
 	con.printf("==> podkit: %s\n", cfg.podkit)
 	con.printf("==> pod volume: %s (every container's working directory)\n", volume)
+	if cfg.mc.skipped != "" {
+		con.printf("==> memcache-proxy: skipped, the demo runs without it: %s\n", cfg.mc.skipped)
+	}
 
 	ok := true
 	exits := make(chan *child, len(specs))
@@ -127,6 +139,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	if ok && ctx.Err() == nil {
 		ok = showProbe(ctx, cfg, con)
+		if cfg.mc.bin != "" {
+			ok = showMemcache(ctx, cfg, con) && ok
+		}
 		printTable(con, cfg, children)
 		ok = wait(ctx, cfg.duration, con, exits) && ok
 	}
@@ -170,6 +185,9 @@ func checkFree(specs []container) error {
 	for _, s := range specs {
 		for _, p := range append([]port{{s.addr, s.addrFlag}}, s.also...) {
 			l, err := net.Listen("tcp", p.addr)
+			if err != nil && p.flag == "" {
+				return fmt.Errorf("%s: %s, free a moment ago, is taken (%v); run again", s.name, p.addr, err)
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %s is not free (%v); pick another with %s", s.name, p.addr, err, p.flag)
 			}
@@ -203,7 +221,7 @@ func printTable(con *console, cfg config, children []*child) {
 	tw := tabwriter.NewWriter(&b, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nCONTAINER\tPID\tURL")
 	for _, c := range children {
-		fmt.Fprintf(tw, "%s\t%d\thttp://%s/\n", c.name, c.cmd.Process.Pid, c.addr)
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", c.name, c.cmd.Process.Pid, c.url())
 	}
 	tw.Flush()
 	b.WriteString("\nTry:\n")

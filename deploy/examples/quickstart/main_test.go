@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -76,6 +77,61 @@ func freeAddrs(t *testing.T, n int) []string {
 	return addrs
 }
 
+// memcachedBin is the memcached the tests run: required, since CI installs
+// it (scripts/deps.sh), and passed to the demo explicitly so that a test
+// never installs anything.
+func memcachedBin(t *testing.T) string {
+	t.Helper()
+	bin := newFinder(io.Discard).look()
+	if bin == "" {
+		t.Fatal("memcached not found in $PATH, /usr/bin or /usr/sbin: scripts/deps.sh installs it (apt-get install memcached)")
+	}
+	return bin
+}
+
+type row struct {
+	pid int
+	url string
+}
+
+// tableRows parses the demo's CONTAINER PID URL table.
+func tableRows(t *testing.T, out string) map[string]row {
+	t.Helper()
+	_, table, ok := strings.Cut(out, "\nCONTAINER ")
+	if !ok {
+		t.Fatal("output has no table")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	rows := map[string]row{}
+	for _, m := range regexp.MustCompile(`(?m)^(\S+) +(\d+) +(\S+)$`).FindAllStringSubmatch(table, -1) {
+		pid, _ := strconv.Atoi(m[2])
+		rows[m[1]] = row{pid, m[3]}
+	}
+	return rows
+}
+
+// checkGone says whether a container's process and its group are gone.
+func checkGone(t *testing.T, name string, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
+		t.Errorf("%s pid %d: kill(pid, 0) = %v, want ESRCH", name, pid, err)
+	}
+	if err := syscall.Kill(-pid, 0); err != syscall.ESRCH {
+		t.Errorf("%s process group %d: kill(-pgid, 0) = %v, want ESRCH", name, pid, err)
+	}
+}
+
+func checkVolumeRemoved(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`pod volume: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("output does not name the pod volume")
+	}
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("pod volume %s still there (stat: %v)", m[1], err)
+	}
+}
+
 func runDemo(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -91,25 +147,31 @@ func TestDemo(t *testing.T) {
 	addrs := freeAddrs(t, 3)
 	app, admin, run := addrs[0], addrs[1], addrs[2]
 
-	code, out, _ := runDemo(t, "-podkit", podkit, "-duration", "2s", "-app-addr", app, "-health-admin", admin, "-run-admin", run)
+	code, out, _ := runDemo(t, "-podkit", podkit, "-memcached", memcachedBin(t), "-duration", "2s",
+		"-app-addr", app, "-health-admin", admin, "-run-admin", run)
 	if code != 0 {
 		t.Fatalf("exit %d, want 0", code)
 	}
 
 	for _, want := range []string{
-		"CONTAINER  PID",
+		"CONTAINER       PID",
 		"curl http://" + app + "/work",
+		"curl http://" + app + "/cache/hello",
 		"curl http://" + admin + "/checks",
 		"curl -s http://" + admin + "/metrics | grep podkit_health",
 		"curl http://" + run + "/lifecycle",
 		"curl 'http://" + run + "/logs?tail=5'",
-		`app    | ` + "time=", // podkit run's own log
 		`msg="child started"`,
 		`msg=listening`, // the app's log, through podkit run
 		podkit + " probe http://" + app + "/healthz; echo $?",
 		"exec probe: podkit probe http://" + app + "/healthz -> exit 0",
-		`health | ` + "time=", // prefixed child logs
 		`msg="admin server listening"`,
+		`msg="memcache-proxy listening"`,
+		"==> app cache: GET http://" + app + "/cache/quickstart -> miss: worked for ",
+		"==> app cache: GET http://" + app + "/cache/quickstart -> hit: worked for ",
+		"==> memcached-1: exit 0",
+		"==> memcached-2: exit 0",
+		"==> memcache-proxy: exit 0",
 		"==> app: exit 0",
 		"==> health: exit 0",
 	} {
@@ -117,35 +179,106 @@ func TestDemo(t *testing.T) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-
-	rows := map[string]string{"app": app, "health": admin}
-	for name, addr := range rows {
-		m := regexp.MustCompile(`(?m)^` + name + `\s+(\d+)\s+http://` + regexp.QuoteMeta(addr) + `/$`).FindStringSubmatch(out)
-		if m == nil {
-			t.Errorf("table has no row for %s at %s", name, addr)
-			continue
-		}
-		pid, _ := strconv.Atoi(m[1])
-		if err := syscall.Kill(pid, 0); err != syscall.ESRCH {
-			t.Errorf("%s pid %d: kill(pid, 0) = %v, want ESRCH", name, pid, err)
-		}
-		if err := syscall.Kill(-pid, 0); err != syscall.ESRCH {
-			t.Errorf("%s process group %d: kill(-pgid, 0) = %v, want ESRCH", name, pid, err)
+	if strings.Contains(out, "skipped") {
+		t.Error("memcache-proxy skipped although memcached was given")
+	}
+	// Prefixed child logs, aligned on the longest name.
+	for _, name := range []string{"app", "health", "memcache-proxy"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` +\| time=`).MatchString(out) {
+			t.Errorf("no log line prefixed %q", name)
 		}
 	}
 
-	m := regexp.MustCompile(`pod volume: (\S+)`).FindStringSubmatch(out)
+	// Keys set through the one proxy address land on both memcached, each
+	// on exactly one (the demo checks that, and fails otherwise).
+	m := regexp.MustCompile(`(\d+) keys set through (\S+): (\d+) on memcached-1, (\d+) on memcached-2`).FindStringSubmatch(out)
 	if m == nil {
-		t.Fatal("output does not name the pod volume")
+		t.Fatal("output does not show how the keys were sharded")
 	}
-	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
-		t.Errorf("pod volume %s still there (stat: %v)", m[1], err)
+	n, _ := strconv.Atoi(m[1])
+	on1, _ := strconv.Atoi(m[3])
+	on2, _ := strconv.Atoi(m[4])
+	if on1 == 0 || on2 == 0 || on1+on2 != n {
+		t.Errorf("%d keys: %d on memcached-1, %d on memcached-2; want both used, %d in all", n, on1, on2, n)
+	}
+	listen := m[2]
+	if !strings.Contains(out, "| curl -s telnet://"+listen) {
+		t.Errorf("no memcache example for the proxy at %s", listen)
+	}
+
+	rows := tableRows(t, out)
+	for name, url := range map[string]string{"app": "http://" + app + "/", "health": "http://" + admin + "/"} {
+		if r, ok := rows[name]; !ok || r.url != url {
+			t.Errorf("table row %s = %+v, want URL %s", name, r, url)
+		}
+	}
+	for _, name := range []string{"memcached-1", "memcached-2"} {
+		if !strings.HasPrefix(rows[name].url, "tcp://127.0.0.1:") {
+			t.Errorf("table row %s = %+v, want a tcp://127.0.0.1 URL", name, rows[name])
+		}
+	}
+	proxy := rows["memcache-proxy"]
+	if !strings.HasPrefix(proxy.url, "http://127.0.0.1:") {
+		t.Errorf("table row memcache-proxy = %+v, want its admin URL", proxy)
+	}
+	if !strings.Contains(out, "curl -s "+strings.TrimSuffix(proxy.url, "/")+"/metrics | grep podkit_memcache_proxy") {
+		t.Errorf("no metrics example for the proxy's admin at %s", proxy.url)
+	}
+	if len(rows) != 5 {
+		t.Errorf("table has %d rows, want 5: %v", len(rows), rows)
+	}
+	for name, r := range rows {
+		checkGone(t, name, r.pid)
+	}
+	checkVolumeRemoved(t, out)
+}
+
+// Without memcached the demo still runs, says why memcache-proxy is left
+// out, and the app does without its cache.
+func TestDemoWithoutMemcached(t *testing.T) {
+	podkit := buildPodkit(t)
+	addrs := freeAddrs(t, 3)
+	code, out, _ := runDemo(t, "-podkit", podkit, "-memcached", "off", "-duration", "1s",
+		"-app-addr", addrs[0], "-health-admin", addrs[1], "-run-admin", addrs[2])
+	if code != 0 {
+		t.Fatalf("exit %d, want 0", code)
+	}
+	if !strings.Contains(out, "==> memcache-proxy: skipped, the demo runs without it: -memcached off\n") {
+		t.Error("output does not say memcache-proxy was skipped, and why")
+	}
+	for _, unwanted := range []string{"memcached-1", "starting memcache-proxy", "/cache/", "telnet://"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("output has %q", unwanted)
+		}
+	}
+	rows := tableRows(t, out)
+	if len(rows) != 2 {
+		t.Errorf("table has %d rows, want app and health: %v", len(rows), rows)
+	}
+	for name, r := range rows {
+		checkGone(t, name, r.pid)
+	}
+	checkVolumeRemoved(t, out)
+}
+
+func TestBadMemcachedFlag(t *testing.T) {
+	podkit := buildPodkit(t)
+	missing := filepath.Join(t.TempDir(), "memcached")
+	code, out, errOut := runDemo(t, "-podkit", podkit, "-memcached", missing, "-duration", "1s")
+	if code == 0 {
+		t.Fatal("exit 0 with -memcached naming no file")
+	}
+	if !strings.Contains(errOut, "-memcached "+missing+": not an executable file") {
+		t.Errorf("stderr %q should name -memcached %s", errOut, missing)
+	}
+	if out != "" {
+		t.Errorf("started anyway: %q", out)
 	}
 }
 
 func TestMissingPodkit(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-podkit")
-	code, out, errOut := runDemo(t, "-podkit", missing, "-duration", "1s")
+	code, out, errOut := runDemo(t, "-podkit", missing, "-memcached", "off", "-duration", "1s")
 	if code == 0 {
 		t.Fatal("exit 0 without a podkit binary")
 	}
@@ -168,7 +301,8 @@ func TestPortInUse(t *testing.T) {
 	defer l.Close()
 	addrs := freeAddrs(t, 2)
 
-	code, out, errOut := runDemo(t, "-podkit", podkit, "-duration", "1s", "-app-addr", addrs[0], "-run-admin", addrs[1], "-health-admin", l.Addr().String())
+	code, out, errOut := runDemo(t, "-podkit", podkit, "-memcached", memcachedBin(t), "-duration", "1s",
+		"-app-addr", addrs[0], "-run-admin", addrs[1], "-health-admin", l.Addr().String())
 	if code == 0 {
 		t.Fatal("exit 0 with the admin port taken")
 	}
@@ -180,25 +314,27 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
-// A container that dies while starting stops the demo: the others are
-// stopped too and the volume is removed.
+// A container that dies while starting stops the demo: those started before
+// it are stopped too and the volume is removed.
 func TestStartupFailure(t *testing.T) {
 	fake := filepath.Join(t.TempDir(), "podkit")
 	if err := os.WriteFile(fake, []byte("#!/bin/sh\necho boom >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	addrs := freeAddrs(t, 3)
-	code, out, errOut := runDemo(t, "-podkit", fake, "-duration", "1s", "-app-addr", addrs[0], "-health-admin", addrs[1], "-run-admin", addrs[2])
+	code, out, errOut := runDemo(t, "-podkit", fake, "-memcached", memcachedBin(t), "-duration", "1s",
+		"-app-addr", addrs[0], "-health-admin", addrs[1], "-run-admin", addrs[2])
 	if code == 0 {
-		t.Fatal("exit 0 although podkit run failed")
+		t.Fatal("exit 0 although podkit memcache-proxy failed")
 	}
-	if !strings.Contains(errOut, "app exited during startup (exit 1)") {
-		t.Errorf("stderr %q should say app exited during startup", errOut)
+	if !strings.Contains(errOut, "memcache-proxy exited during startup (exit 1)") {
+		t.Errorf("stderr %q should say memcache-proxy exited during startup", errOut)
 	}
-	if strings.Contains(out, "starting health") {
-		t.Error("health was started after the app failed")
+	if strings.Contains(out, "starting app") {
+		t.Error("the app was started after memcache-proxy failed")
 	}
-	for _, want := range []string{"app    | boom", "==> app: exit 1", "==> removed "} {
+	for _, want := range []string{"memcache-proxy | boom", "==> memcache-proxy: exit 1",
+		"==> memcached-1: exit 0", "==> memcached-2: exit 0", "==> removed "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

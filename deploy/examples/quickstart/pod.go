@@ -14,38 +14,60 @@ import (
 type container struct {
 	name      string
 	argv      []string
-	addr      string // where it serves HTTP: its main or admin page
+	addr      string // where it serves: its main or admin page, or memcache
 	addrFlag  string // the runner flag that moves addr, for error messages
-	readyPath string // GET addr+readyPath answers 200 once it is ready
+	readyPath string // GET addr+readyPath answers 200 once it is ready; "": addr is memcache, ready once it answers version
 	also      []port // more addresses it listens on
 	try       []string
+	// external: a server outside the pod (in Kubernetes, a memcached of a
+	// StatefulSet). It does not share the pod's volume, and it runs as
+	// nobody when the demo runs as root, since memcached refuses root.
+	external bool
 }
 
-// port is a listen address and the runner flag that moves it.
+// port is a listen address and the runner flag that moves it ("" for a
+// port the demo picked free).
 type port struct{ addr, flag string }
+
+// url is what the table shows: HTTP, or tcp:// as `podkit probe` takes it.
+func (c container) url() string {
+	if c.readyPath == "" {
+		return "tcp://" + c.addr
+	}
+	return "http://" + c.addr + "/"
+}
 
 // pod lists the demo's containers in start order. Each podkit pattern adds
 // its entry here (plus a flag for its address) as it lands.
 func pod(cfg config) []container {
 	app, run, health := cfg.appAddr, cfg.runAdmin, cfg.healthAdmin
 	appCheck := "--check=app=http://" + app + "/healthz;period=2s"
-	return []container{
+	appArgv := []string{cfg.podkit, "run", "--admin-addr", run, "--log-format", "text", appCheck,
+		"--", cfg.self, appMode, "-addr", app}
+	appTry := []string{"curl http://" + app + "/work"}
+	var specs []container
+	if cfg.mc.bin != "" {
+		// Sidecars first, as the kubelet starts native sidecars before
+		// the app: the app's first request finds its cache.
+		specs = memcacheContainers(cfg)
+		appArgv = append(appArgv, "-memcache", cfg.mc.listen)
+		appTry = append(appTry, "curl http://"+app+"/cache/hello   # twice: a miss, then a hit")
+	}
+	return append(specs, []container{
 		{
 			// The app runs under `podkit run`, as its init: the pod's
 			// command would be /podkit/podkit run ... -- app.
-			name: "app",
-			argv: []string{cfg.podkit, "run", "--admin-addr", run, "--log-format", "text", appCheck,
-				"--", cfg.self, appMode, "-addr", app},
+			name:      "app",
+			argv:      appArgv,
 			addr:      app,
 			addrFlag:  "-app-addr",
 			readyPath: "/healthz",
 			also:      []port{{run, "-run-admin"}},
-			try: []string{
-				"curl http://" + app + "/work",
-				"curl http://" + run + "/lifecycle",
-				"curl 'http://" + run + "/logs?tail=5'",
-				"curl -X POST 'http://" + run + "/lifecycle/signal?name=HUP'",
-			},
+			try: append(appTry,
+				"curl http://"+run+"/lifecycle",
+				"curl 'http://"+run+"/logs?tail=5'",
+				"curl -X POST 'http://"+run+"/lifecycle/signal?name=HUP'",
+			),
 		},
 		{
 			name:      "health",
@@ -58,7 +80,7 @@ func pod(cfg config) []container {
 				"curl -s http://" + health + "/metrics | grep podkit_health",
 			},
 		},
-	}
+	}...)
 }
 
 func names(specs []container) []string {
@@ -86,6 +108,16 @@ func start(s container, dir string, con *console, exits chan<- *child) (*child, 
 	w := con.prefixed(s.name)
 	cmd.Stdout, cmd.Stderr = w, w // one pipe, so the two streams keep their order
 	cmd.SysProcAttr = sysProcAttr()
+	if s.external {
+		// Not in the pod, so not in its volume (0700, which the nobody
+		// user below could not enter anyway).
+		cmd.Dir = "/"
+		if os.Geteuid() == 0 {
+			// Go sets the parent-death signal after changing user, so
+			// the process keeps it. 65534: nobody and nogroup.
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 65534, Gid: 65534}
+		}
+	}
 	// Don't let a leaked grandchild holding the pipe block Wait.
 	cmd.WaitDelay = time.Second
 	if err := cmd.Start(); err != nil {
@@ -105,12 +137,16 @@ func start(s container, dir string, con *console, exits chan<- *child) (*child, 
 func (c *child) waitReady(ctx context.Context, timeout time.Duration) error {
 	url := "http://" + c.addr + c.readyPath
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	check := func() error { return get200(ctx, client, url) }
+	if c.readyPath == "" {
+		check = func() error { return memcacheVersion(ctx, c.addr) }
+	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		err := get200(ctx, client, url)
+		err := check()
 		if err == nil {
 			return nil
 		}
@@ -124,6 +160,17 @@ func (c *child) waitReady(ctx context.Context, timeout time.Duration) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// memcacheVersion is a memcache server's readiness check: it answers.
+func memcacheVersion(ctx context.Context, addr string) error {
+	m, err := mcDial(ctx, addr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	_, err = m.version()
+	return err
 }
 
 func get200(ctx context.Context, client *http.Client, url string) error {
