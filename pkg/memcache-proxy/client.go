@@ -37,7 +37,7 @@ type client struct {
 	maxIn   int
 
 	mu       sync.Mutex // the output side, and what the socket is polled for
-	q        []*pending
+	q        fifo[pending]
 	out      []byte
 	inOff    bool // reading is false
 	paused   bool // back-pressure: too many requests in flight
@@ -136,8 +136,8 @@ func (c *client) enqueue(pd *pending) {
 	pd.c = c
 	pd.remaining.Store(int32(len(pd.parts)))
 	c.mu.Lock()
-	c.q = append(c.q, pd)
-	if len(c.q) >= maxPending && !c.paused {
+	c.q.push(pd)
+	if c.q.len() >= maxPending && !c.paused {
 		c.paused = true
 		c.rearm()
 	}
@@ -177,24 +177,20 @@ func (c *client) flush() {
 	if c.closed {
 		return
 	}
-	for len(c.q) > 0 && c.q[0].remaining.Load() == 0 {
-		pd := c.q[0]
-		c.q[0] = nil
-		c.q = c.q[1:]
+	for c.q.len() > 0 && c.q.head().remaining.Load() == 0 {
+		pd := c.q.head()
+		c.q.pop()
 		c.out = appendResponse(c.out, pd)
 		if pd.quit {
 			c.quitting = true
 		}
 		pd.release()
 	}
-	if len(c.q) == 0 {
-		c.q = c.q[:0:0]
-	}
 	c.writeLocked()
-	if !c.closed && c.quitting && len(c.q) == 0 && len(c.out) == 0 {
+	if !c.closed && c.quitting && c.q.len() == 0 && len(c.out) == 0 {
 		c.closeLocked()
 	}
-	if c.paused && len(c.q) < maxPending/2 {
+	if c.paused && c.q.len() < maxPending/2 {
 		c.paused = false
 		c.rearm()
 	}
@@ -236,7 +232,7 @@ func (c *client) writable() {
 	if !c.wantOut {
 		c.rearm()
 	}
-	if !c.closed && c.quitting && len(c.q) == 0 && len(c.out) == 0 {
+	if !c.closed && c.quitting && c.q.len() == 0 && len(c.out) == 0 {
 		c.closeLocked()
 	}
 }
@@ -247,7 +243,8 @@ func (c *client) writable() {
 // descriptor number the kernel has given to a new connection.
 func (c *client) closeLocked() {
 	c.closed = true
-	c.q, c.out = nil, nil
+	c.q.take()
+	c.out = nil
 	syscall.Shutdown(c.fd, syscall.SHUT_RDWR)
 }
 
@@ -256,7 +253,7 @@ func (c *client) stopReading() {
 	c.noInput()
 	c.mu.Lock()
 	c.quitting = true
-	if !c.closed && len(c.q) == 0 && len(c.out) == 0 {
+	if !c.closed && c.q.len() == 0 && len(c.out) == 0 {
 		c.closeLocked()
 	}
 	c.mu.Unlock()

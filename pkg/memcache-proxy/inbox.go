@@ -85,7 +85,6 @@ func (ib *inbox) next() (*protocol.Request, *protocol.Error, error) {
 			return nil, nil, errNeedMore
 		}
 		ib.attempts++
-		ib.attempts++
 		ib.src = sliceSource{b: ib.in[ib.off:]}
 		ib.br.Reset(&ib.src)
 		err := ib.rr.Read(&ib.req)
@@ -95,13 +94,13 @@ func (ib *inbox) next() (*protocol.Request, *protocol.Error, error) {
 		}
 		ib.needLen, ib.scanned = 0, 0
 		ib.off += ib.src.pos - ib.br.Buffered()
-		var perr *protocol.Error
+		perr, rejected := errors.AsType[*protocol.Error](err)
 		switch {
-		case errors.As(err, &perr) && perr.Skip > 0:
+		case rejected && perr.Skip > 0:
 			e := *perr
 			e.Invalidate = bytes.Clone(e.Invalidate) // aliases the reader's buffer
 			ib.skipped, ib.skip = &e, e.Skip
-		case errors.As(err, &perr):
+		case rejected:
 			return nil, perr, nil
 		case err != nil:
 			return nil, nil, err

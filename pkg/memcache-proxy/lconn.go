@@ -39,7 +39,7 @@ type lconn struct {
 	polledOut  bool // EPOLLOUT is in the poll set
 	dirty      bool // in the loop's list of connections to write
 
-	q    []*bereq
+	q    fifo[bereq]
 	wbuf []byte
 	need int // the unit being read needs this many bytes (0: unknown)
 
@@ -87,7 +87,7 @@ func (lb *loopBackend) readdress() {
 	for i, lc := range lb.conns {
 		switch {
 		case lc.fd < 0:
-		case len(lc.q) == 0 && len(lc.wbuf) == 0:
+		case lc.q.len() == 0 && len(lc.wbuf) == 0:
 			lc.drop()
 		default:
 			lc.retiring = true
@@ -134,7 +134,7 @@ func (lc *lconn) send(r *bereq) {
 		}
 	}
 	r.inLoop = true
-	lc.q = append(lc.q, r)
+	lc.q.push(r)
 	lc.wbuf = append(lc.wbuf, r.buf...)
 	if !lc.dirty && !lc.connecting && !lc.wantOut {
 		lc.dirty = true
@@ -275,11 +275,11 @@ func (lc *lconn) readable() {
 	lc.in = lc.in[:len(lc.in)+n]
 	off := 0
 	for off < len(lc.in) {
-		if len(lc.q) == 0 {
+		if lc.q.len() == 0 {
 			lc.fail(errOutOfSync) // an answer nobody asked for
 			return
 		}
-		r := lc.q[0]
+		r := lc.q.head()
 		if len(lc.in)-off < lc.need {
 			break // a large value still arriving: do not parse it again yet
 		}
@@ -303,8 +303,7 @@ func (lc *lconn) readable() {
 		}
 		r.take(&lc.resp)
 		if done {
-			lc.q[0] = nil
-			lc.q = lc.q[1:]
+			lc.q.pop()
 			lc.lb.b.succeeded()
 			r.finish(nil)
 		}
@@ -314,8 +313,7 @@ func (lc *lconn) readable() {
 	if rest == 0 && cap(lc.in) > keepBuffer {
 		lc.in = nil
 	}
-	if len(lc.q) == 0 {
-		lc.q = lc.q[:0:0]
+	if lc.q.len() == 0 {
 		if lc.retiring {
 			lc.drop()
 		}
@@ -336,18 +334,17 @@ func (lc *lconn) deadline() time.Time {
 			t = defaultDialTimeout
 		}
 		return lc.since.Add(t)
-	case t <= 0 || len(lc.q) == 0:
+	case t <= 0 || lc.q.len() == 0:
 		return time.Time{}
 	}
-	return lc.q[0].sent.Add(t)
+	return lc.q.head().sent.Add(t)
 }
 
 // fail closes the connection and fails every request on it; the next
 // request dials again.
 func (lc *lconn) fail(err error) {
 	lc.drop()
-	q := lc.q
-	lc.q = nil
+	q := lc.q.take()
 	lc.lb.b.failed(err)
 	for _, r := range q {
 		r.finish(err)
@@ -359,7 +356,7 @@ func (lc *lconn) fail(err error) {
 func (lb *loopBackend) close(err error, closed bool) {
 	lb.closed = lb.closed || closed
 	lb.each(func(lc *lconn) {
-		if lc.fd >= 0 || len(lc.q) > 0 {
+		if lc.fd >= 0 || lc.q.len() > 0 {
 			lc.fail(err)
 		}
 	})

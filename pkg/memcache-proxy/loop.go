@@ -38,6 +38,7 @@ type loop struct {
 	backends     []*loopBackend
 	dirty        []*lconn  // server connections with requests to write
 	dirtyClients []*client // clients with answers to write
+	spare        []*client // the other half of dirtyClients' double buffer
 	armed        time.Time // the deadline set on ep
 }
 
@@ -274,11 +275,13 @@ func (l *loop) flushDirty() {
 		}
 		l.dirty = l.dirty[:0]
 		cs := l.dirtyClients
-		l.dirtyClients = nil
-		for _, c := range cs {
+		l.dirtyClients = l.spare[:0]
+		for i, c := range cs {
+			cs[i] = nil
 			c.dirty = false
 			c.flush()
 		}
+		l.spare = cs[:0]
 	}
 }
 

@@ -69,3 +69,43 @@ func keep(b []byte) []byte {
 	}
 	return b[:0]
 }
+
+// fifo is a queue whose array is reused from its start whenever it drains,
+// so a steady flow of requests allocates nothing; a burst's larger array is
+// let go when the queue drains.
+type fifo[T any] struct {
+	q    []*T
+	base []*T // q's array, from its start
+}
+
+func (f *fifo[T]) push(v *T) {
+	if len(f.q) == 0 {
+		f.q = f.base[:0]
+	}
+	c := cap(f.q)
+	f.q = append(f.q, v)
+	if len(f.q) == 1 || cap(f.q) != c {
+		f.base = f.q[:0]
+	}
+}
+
+func (f *fifo[T]) head() *T { return f.q[0] }
+func (f *fifo[T]) len() int { return len(f.q) }
+
+func (f *fifo[T]) pop() {
+	f.q[0] = nil
+	f.q = f.q[1:]
+	if len(f.q) == 0 {
+		f.q = f.base[:0]
+		if cap(f.base) > 4*maxPending {
+			f.q, f.base = nil, nil
+		}
+	}
+}
+
+// take empties the queue and returns what was in it.
+func (f *fifo[T]) take() []*T {
+	q := f.q
+	f.q, f.base = nil, nil
+	return q
+}
