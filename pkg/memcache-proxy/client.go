@@ -20,10 +20,11 @@ const (
 	keepBuffer = 64 << 10
 )
 
-// client is one client connection, served by its loop: the loop reads and
-// dispatches; whichever goroutine finishes the request at the head of the
-// queue (the loop for a local reply, a server connection's reader
-// otherwise) writes the responses that are ready.
+// client is one client connection, served by its loop: the loop reads,
+// dispatches, and writes the responses that are ready at the end of each
+// event batch. With TLS servers, whose connections have goroutines of their
+// own, the goroutine that finishes the request at the head of the queue
+// writes instead; the output side has a lock for that.
 type client struct {
 	p  *Proxy
 	l  *loop
@@ -58,12 +59,18 @@ func newClient(p *Proxy, l *loop, fd int) *client {
 // readable reads what the socket has (one read: the poll is level
 // triggered, so what is left is reported again) and dispatches every whole
 // request in it.
-func (c *client) readable() {
+func (c *client) readable(hup bool) {
 	c.mu.Lock()
 	closed, paused := c.closed, c.paused
 	c.mu.Unlock()
 	if closed {
 		c.release()
+		return
+	}
+	if hup && (!c.reading || paused) {
+		// The peer is gone while input is not polled: its hang-up would
+		// be reported again and again until its answers were out.
+		c.shut()
 		return
 	}
 	if !c.reading || paused {

@@ -147,6 +147,9 @@ var errNoAddress = errors.New("no address for the server's host name yet")
 // dial starts a non-blocking connect.
 func (lc *lconn) dial() error {
 	b := lc.lb.b
+	if lc.lb.closed || lc.lb.l.hasExited() {
+		return errProxyClosed
+	}
 	sa, err := b.sockaddr()
 	if err != nil {
 		return err
@@ -244,7 +247,7 @@ func (lc *lconn) poll(out bool) {
 }
 
 // readable reads what arrived and answers the requests it completes.
-func (lc *lconn) readable() {
+func (lc *lconn) readable(bool) {
 	if lc.fd < 0 || lc.connecting {
 		if lc.connecting {
 			lc.writable() // an error shows as EPOLLERR|EPOLLHUP

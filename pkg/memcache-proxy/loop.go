@@ -32,6 +32,7 @@ type loop struct {
 	clients int
 	posts   []func(*loop)
 	exited  bool
+	after   sync.Mutex // serializes posts once the loop has exited
 	stop    atomic.Int32
 
 	// The loop's alone.
@@ -44,7 +45,7 @@ type loop struct {
 
 // pollee is what an epoll event is for: a client or a server connection.
 type pollee interface {
-	readable()
+	readable(hup bool) // hup: EPOLLHUP or EPOLLERR, reported whatever is polled for
 	writable()
 }
 
@@ -115,11 +116,13 @@ func (l *loop) wake(state int32) {
 	syscall.Write(l.wakeW, []byte{1})
 }
 
-// post runs fn in the loop; once the loop has exited, here.
+// post runs fn in the loop; once the loop has exited, here, one at a time.
 func (l *loop) post(fn func(*loop)) {
 	l.mu.Lock()
 	if l.exited {
 		l.mu.Unlock()
+		l.after.Lock()
+		defer l.after.Unlock()
 		fn(l)
 		return
 	}
@@ -244,7 +247,7 @@ func (l *loop) run() {
 				p.writable()
 			}
 			if ev.Events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
-				p.readable()
+				p.readable(ev.Events&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0)
 			}
 		}
 		l.runPosts()
@@ -324,19 +327,29 @@ func (l *loop) expire() {
 	l.armed = time.Time{}
 }
 
-// exit closes the loop's server connections, runs what was posted, and
-// frees the loop; later posts run in the caller.
+// exit closes the loop's clients and server connections and frees the
+// loop. Posts that arrive meanwhile run here too; once it is done, posts
+// run in the caller.
 func (l *loop) exit() {
-	l.mu.Lock()
-	l.exited = true
-	l.mu.Unlock()
 	l.runPosts()
 	l.closeAll() // clients that arrived as the loop stopped
 	for _, lb := range l.backends {
 		lb.close(errProxyClosed, true)
 	}
 	l.flushDirty()
+	l.after.Lock()
+	defer l.after.Unlock()
+	l.mu.Lock()
+	l.exited = true
+	l.mu.Unlock()
+	l.runPosts()
 	l.free()
+}
+
+func (l *loop) hasExited() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.exited
 }
 
 func (l *loop) snapshot() []*client {

@@ -3,7 +3,9 @@ package memcacheproxy
 import (
 	"fmt"
 	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,4 +56,43 @@ func TestHalfCommandThenGone(t *testing.T) {
 	waitFor(t, "the client to be released", func() bool { return p.clients.Load() == 0 })
 	d := dial(t, paddr)
 	d.roundTrip("get half\r\n", "END\r\n")
+}
+
+// A client whose connection is reset while its request waits on a server
+// that never answers is let go at once, not polled for again and again. (A
+// client that only closes its sending side gets its answers first, as with
+// twemproxy.)
+func TestClientGoneWhileWaiting(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // never answers
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	paddr, p := startProxy(t, 0, l.Addr().String()) // no timeout: it would wait forever
+	c := dial(t, paddr)
+	c.send("get k\r\n")
+	waitFor(t, "the request to be sent", func() bool { return p.st.Load().backends[0].inFlight.Load() == 1 })
+	c.c.(*net.TCPConn).SetLinger(0) // close with a reset
+	c.c.Close()
+	waitFor(t, "the client to be released", func() bool { return p.clients.Load() == 0 })
 }

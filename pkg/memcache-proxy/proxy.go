@@ -326,9 +326,8 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	case <-done:
 	case <-time.After(p.cfg.ShutdownTimeout):
 		for _, lp := range loops {
-			lp.wake(loopClose)
+			lp.wake(loopClose) // each closes its clients and server connections
 		}
-		closeBackends()
 		<-done
 	}
 	closeBackends()
