@@ -29,14 +29,21 @@ func Start(t testing.TB) Server { return StartWith(t, "") }
 
 // StartWith is Start with memcached listening on addr ("": a free port;
 // fails when addr is taken) and with extra arguments (e.g. TLS: -Z -o
-// ssl_chain_cert=...).
+// ssl_chain_cert=...). With "-s PATH" in extra memcached listens on that
+// unix socket only, and Server.Addr is PATH.
 func StartWith(t testing.TB, addr string, extra ...string) Server {
 	t.Helper()
 	bin, err := exec.LookPath("memcached")
 	if err != nil {
 		t.Fatalf("memcached is required (make deps, or apt-get install memcached): %v", err)
 	}
-	var stderr bytes.Buffer
+	var socket string
+	for i, a := range extra {
+		if a == "-s" && i+1 < len(extra) {
+			socket = extra[i+1]
+		}
+	}
+	var stderr *bytes.Buffer
 	for range 5 {
 		addr := addr
 		if addr == "" {
@@ -52,9 +59,9 @@ func StartWith(t testing.TB, addr string, extra ...string) Server {
 		if os.Geteuid() == 0 {
 			args = append(args, "-u", "root") // memcached refuses root without it
 		}
-		stderr.Reset()
+		stderr = new(bytes.Buffer) // a failed try's process may still write to its own
 		cmd := exec.Command(bin, args...)
-		cmd.Stderr = &stderr
+		cmd.Stderr = stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -62,23 +69,28 @@ func StartWith(t testing.TB, addr string, extra ...string) Server {
 		go func() { _ = cmd.Wait(); close(exited) }()
 		stop := func() { _ = cmd.Process.Kill(); <-exited }
 		t.Cleanup(stop)
-		if up(addr, exited) {
+		network := "tcp"
+		if socket != "" {
+			network, addr = "unix", socket
+		}
+		if up(network, addr, exited) {
 			return Server{Addr: addr, Pid: cmd.Process.Pid, stop: stop}
 		}
+		stop()
 	}
 	t.Fatalf("memcached did not start: %s", stderr.String())
 	return Server{}
 }
 
 // up waits until addr accepts, or memcached exits, within 5 s.
-func up(addr string, exited <-chan struct{}) bool {
+func up(network, addr string, exited <-chan struct{}) bool {
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		select {
 		case <-exited:
 			return false
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		if c, err := net.DialTimeout(network, addr, time.Second); err == nil {
 			c.Close()
 			return true
 		}

@@ -37,7 +37,7 @@ func Nutcracker(t testing.TB, conf, listen string) int {
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	if !up(listen, exited) {
+	if !up("tcp", listen, exited) {
 		t.Fatalf("nutcracker did not listen on %s: %s", listen, stderr.String())
 	}
 	return cmd.Process.Pid

@@ -1,6 +1,7 @@
 package memcacheproxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/internal/memcachedtest"
+	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
 
 // A client that pipelines far more than maxPending requests: the loop stops
@@ -95,4 +97,69 @@ func TestClientGoneWhileWaiting(t *testing.T) {
 	c.c.(*net.TCPConn).SetLinger(0) // close with a reset
 	c.c.Close()
 	waitFor(t, "the client to be released", func() bool { return p.clients.Load() == 0 })
+}
+
+// Unix sockets on both sides, and preconnect: the servers see the proxy's
+// connections before any request.
+func TestUnixSocketsAndPreconnect(t *testing.T) {
+	dir := t.TempDir()
+	a, b := dir+"/a.sock", dir+"/b.sock"
+	memcachedtest.StartWith(t, "", "-s", a)
+	memcachedtest.StartWith(t, "", "-s", b)
+	pool := twemconf.DefaultPool()
+	var err error
+	if pool.Listen, err = twemconf.ParseListen(dir + "/proxy.sock 0600"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{a + ":1 a", b + ":1 b"} {
+		srv, err := twemconf.ParseServerFlag(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.Servers = append(pool.Servers, srv)
+	}
+	pool.Preconnect = true
+	_, p := startWith(t, pool, func(c *Config) { c.Loops = 2 })
+	// memcached counts our stats connection and one preconnected
+	// connection per loop (a health probe, one at a time, makes at most 2).
+	for _, srv := range []string{a, b} {
+		waitFor(t, "preconnected "+srv, func() bool {
+			return strings.Contains(directUnix(t, srv, "stats\r\n", "END\r\n"), "STAT curr_connections 3\r\n")
+		})
+	}
+	c, err := net.Dial("unix", dir+"/proxy.sock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cc := &conn{t, c, bufio.NewReader(c)}
+	ka, kb := keyOn(t, p, 0), keyOn(t, p, 1)
+	cc.roundTrip("set "+ka+" 0 0 1\r\na\r\nset "+kb+" 0 0 1\r\nb\r\n", "STORED\r\nSTORED\r\n")
+	cc.roundTrip("get "+ka+" "+kb+"\r\n", "VALUE "+ka+" 0 1\r\na\r\nVALUE "+kb+" 0 1\r\nb\r\nEND\r\n")
+	if got := directUnix(t, b, "get "+kb+"\r\n", "END\r\n"); !strings.Contains(got, "VALUE "+kb) {
+		t.Fatalf("server b has %q", got)
+	}
+}
+
+func directUnix(t *testing.T, path, req, end string) string {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	var sb strings.Builder
+	for !strings.HasSuffix(sb.String(), end) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s: %q then %v", path, sb.String(), err)
+		}
+		sb.WriteString(line)
+	}
+	return sb.String()
 }

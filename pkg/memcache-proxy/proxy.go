@@ -8,8 +8,9 @@
 // server (hashkit.Ring.Pick); get, gets, gat and gats are split per server,
 // sent in parallel and merged in the client's key order under one END;
 // version, stats, verbosity, mn and quit are answered by the proxy, and
-// flush_all is refused. Each server has Pool.ServerConnections connections
-// shared by every client, with requests pipelined on them. A request whose
+// flush_all is refused. Clients are served by event loops (Config.Loops);
+// each loop has Pool.ServerConnections connections to each server, shared
+// by its clients, with requests pipelined on them. A request whose
 // server does not answer within Pool.Timeout of being sent, or cannot be
 // reached, is answered SERVER_ERROR, and that server connection is reset.
 //
@@ -19,7 +20,9 @@
 // after ServerRetryTimeout and then with a doubling backoff, succeeds.
 // Config.EjectDrop turns its keys into misses instead. Host names are
 // looked up again every Config.ResolveInterval, and Reload swaps in a new
-// pool without dropping connections.
+// pool without dropping connections. Service runs the pools of a twemproxy
+// file and reloads them; it is what the podkit memcache-proxy command runs.
+// Linux only: the loops use epoll.
 package memcacheproxy
 
 import (
@@ -292,18 +295,18 @@ func (p *Proxy) Serve(ctx context.Context, l net.Listener) error {
 	defer stop()
 	bgCtx, bgCancel := context.WithCancel(ctx)
 	var bg sync.WaitGroup
-	bg.Go(func() { p.healthLoop(bgCtx) })
-	bg.Go(func() { p.resolveLoop(bgCtx) })
-	if p.st.Load().pool.Preconnect {
-		for _, b := range p.st.Load().backends {
-			bg.Go(b.connect)
-		}
-	}
 	p.resolveOnce(ctx) // the loops dial addresses, never names
 	p.loops.Store(&loops)
+	bg.Go(func() { p.healthLoop(bgCtx) })
+	bg.Go(func() { p.resolveLoop(bgCtx) })
 	var lw sync.WaitGroup
 	for _, lp := range loops {
 		lw.Go(lp.run)
+	}
+	if p.st.Load().pool.Preconnect {
+		for _, b := range p.st.Load().backends {
+			b.connect()
+		}
 	}
 	err := p.acceptLoop(l, loops)
 	if ctx.Err() != nil {
