@@ -38,6 +38,10 @@ type Config struct {
 	Signals <-chan os.Signal
 }
 
+// trimDelay is how long after start the daemon trims its executable's
+// pages: start-up (flag parsing, the first probes, the first scrape) is over.
+const trimDelay = 2 * time.Second
+
 // Daemon owns the admin server and the components' lifecycle.
 type Daemon struct {
 	cfg   Config
@@ -112,6 +116,10 @@ func (d *Daemon) Run(ctx context.Context, comps ...Component) error {
 		g.Go(c.Name(), c.Run)
 	}
 	g.closeWhenDone()
+	// Once started, give back the binary's pages start-up touched (see
+	// cli.TrimExecutable); what the daemon keeps using comes back.
+	trim := time.AfterFunc(trimDelay, func() { _, _ = cli.TrimExecutable() })
+	defer trim.Stop()
 
 	var cause string
 	select {
