@@ -109,7 +109,7 @@ func (f *mcFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.hashTag, "hash-tag", "", "two characters: only the part of a key between them is hashed, e.g. {}")
 	fs.DurationVar(&f.timeout, "timeout", time.Second, "a server's answer must come this long after the request was sent, else SERVER_ERROR (0: wait forever, twemproxy's default)")
 	fs.IntVar(&f.backlog, "backlog", d.Backlog, "accepted for twemproxy compatibility; the kernel's somaxconn applies")
-	fs.IntVar(&f.serverConns, "server-connections", d.ServerConnections, "connections to each server, shared by all clients")
+	fs.IntVar(&f.serverConns, "server-connections", d.ServerConnections, "connections to each server from each event loop (see --loops), shared by its clients")
 	fs.BoolVar(&f.eject, "auto-eject-hosts", false, "take a server out of the ring after --server-failure-limit consecutive failures")
 	fs.BoolVar(&f.drop, "auto-eject-drop", false, "fail fast: an ejected server's keys are answered as misses / SERVER_ERROR instead of re-hashed (no stale values after it returns)")
 	fs.IntVar(&f.failLimit, "server-failure-limit", d.ServerFailureLimit, "consecutive failures that eject a server")
