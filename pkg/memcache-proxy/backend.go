@@ -54,11 +54,18 @@ func (r *bereq) finish(err error) {
 			sm.errors[errorReason(err)].Inc()
 		}
 	}
-	if pd := r.pd; pd != nil && pd.remaining.Add(-1) == 0 {
-		if r.inLoop {
-			pd.c.l.flushLater(pd.c) // once per event batch
+	pd := r.pd
+	if pd == nil {
+		return
+	}
+	// Once remaining is 0, another goroutine (the client's loop) may
+	// answer pd and recycle it and r: read what is needed first.
+	c, inLoop := pd.c, r.inLoop
+	if pd.remaining.Add(-1) == 0 {
+		if inLoop {
+			c.l.flushLater(c) // once per event batch
 		} else {
-			pd.c.flush()
+			c.flush()
 		}
 	}
 }
@@ -214,6 +221,7 @@ func (b *backend) close() {
 		b.post(func(l *loop) {
 			if lb := b.loops[l.idx]; lb != nil {
 				lb.close(errProxyClosed, true)
+				l.dropBackend(lb)
 			}
 		})
 		return

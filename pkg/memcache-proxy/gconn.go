@@ -174,18 +174,18 @@ func (g *generation) pop() {
 	g.mu.Unlock()
 }
 
-// fail closes g's connection and fails every request waiting on it, so the
-// next request dials afresh. It counts once against the server's health.
+// fail closes g's connection, so the next request dials afresh; the reader
+// then fails every request waiting on it. It counts once against the
+// server's health. Only the reader finishes g's requests: it may be in the
+// middle of one's answer.
 func (c *backendConn) fail(g *generation, err error) {
-	g.conn.Close() // first: unblocks a writer holding c.mu
+	g.conn.Close() // first: unblocks a writer holding c.mu, and the reader
 	g.mu.Lock()
 	if g.failed {
 		g.mu.Unlock()
 		return
 	}
 	g.failed, g.err = true, err
-	q := g.q
-	g.q = nil
 	close(g.dead)
 	g.mu.Unlock()
 	select {
@@ -198,6 +198,14 @@ func (c *backendConn) fail(g *generation, err error) {
 	}
 	c.mu.Unlock()
 	c.b.failed(err)
+}
+
+// drain fails what is still queued on a failed g; the reader's.
+func (g *generation) drain() {
+	g.mu.Lock()
+	q, err := g.q, g.err
+	g.q = nil
+	g.mu.Unlock()
 	for _, r := range q {
 		r.finish(err)
 	}
@@ -214,6 +222,7 @@ func (c *backendConn) close() {
 }
 
 func (c *backendConn) readLoop(g *generation) {
+	defer g.drain()
 	rr := protocol.NewResponseReader(bufio.NewReaderSize(g.conn, 32<<10), c.b.lim)
 	var resp protocol.Response
 	for {

@@ -64,7 +64,7 @@ func (l *loop) backendFor(b *backend) *loopBackend {
 }
 
 func (lb *loopBackend) newConn() *lconn {
-	lc := &lconn{lb: lb, fd: -1, id: newID()}
+	lc := &lconn{lb: lb, fd: -1}
 	lc.br = bufio.NewReaderSize(&lc.src, 16<<10)
 	lc.rr = protocol.NewResponseReader(lc.br, lb.b.lim)
 	return lc
@@ -182,7 +182,9 @@ func (lc *lconn) dial() error {
 		syscall.Close(fd)
 		return &net.OpError{Op: "dial", Net: b.srv.Network(), Err: os.NewSyscallError("connect", err)}
 	}
-	lc.fd, lc.polledOut = fd, lc.connecting
+	// A new id per socket: an event still pending for the last one must
+	// not reach this one.
+	lc.fd, lc.polledOut, lc.id = fd, lc.connecting, newID()
 	if err := lc.lb.l.register(lc, lc.id, fd, true, lc.connecting); err != nil {
 		syscall.Close(fd)
 		lc.fd, lc.connecting = -1, false

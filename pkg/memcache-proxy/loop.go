@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -108,12 +109,17 @@ func (l *loop) free() {
 	syscall.Close(l.wakeW)
 }
 
-// wake makes the loop look at l.stop and its posts.
+// wake makes the loop look at l.stop and its posts. A loop that has exited
+// has closed its pipe, whose descriptor number may belong to anything now.
 func (l *loop) wake(state int32) {
 	if state != loopRun {
 		l.stop.Store(state)
 	}
-	syscall.Write(l.wakeW, []byte{1})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.exited {
+		syscall.Write(l.wakeW, []byte{1})
+	}
 }
 
 // post runs fn in the loop; once the loop has exited, here, one at a time.
@@ -129,6 +135,11 @@ func (l *loop) post(fn func(*loop)) {
 	l.posts = append(l.posts, fn)
 	l.mu.Unlock()
 	l.wake(loopRun)
+}
+
+// dropBackend forgets a server a reload removed; the loop's.
+func (l *loop) dropBackend(lb *loopBackend) {
+	l.backends = slices.DeleteFunc(l.backends, func(o *loopBackend) bool { return o == lb })
 }
 
 // register adds a socket to the poll set.
@@ -408,6 +419,8 @@ func (p *Proxy) acceptLoop(ln net.Listener, loops []*loop) error {
 		l.post(func(l *loop) {
 			if err := l.register(c, c.id, c.fd, true, false); err != nil {
 				c.shut()
+			} else if l.stop.Load() != loopRun {
+				c.stopReading() // arrived as the loop drains
 			}
 		})
 	}
