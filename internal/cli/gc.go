@@ -40,7 +40,8 @@ const (
 // scavenger returns pages only down to a margin over the last heap goal.
 // When an interval allocated almost nothing and the heap is a couple of MiB
 // over what the last release left, this collects and returns the free
-// pages (twice, so that sync.Pool's second-chance cache is dropped too).
+// pages (twice, so that sync.Pool's second-chance cache is dropped too),
+// and the binary's pages the burst mapped back in (TrimExecutable).
 func ReleaseMemory(ctx context.Context, interval time.Duration) {
 	if interval <= 0 {
 		interval = DefaultReleaseInterval
@@ -77,6 +78,8 @@ func ReleaseMemory(ctx context.Context, interval time.Duration) {
 		if idle && heap > floor+releaseMargin {
 			debug.FreeOSMemory()
 			debug.FreeOSMemory()
+			// The burst also mapped the binary's serving code back in.
+			_, _ = TrimExecutable()
 			lastAllocs, floor = read()
 		}
 	}

@@ -101,7 +101,7 @@ func targetCPU(r *load.Result) load.ProcUsage {
 // memory is a proxy's VmRSS over the bench, in KiB.
 type memory struct {
 	Target     string  `json:"target"`
-	IdleKiB    int64   `json:"idle_kib"`       // after start, before any load
+	IdleKiB    int64   `json:"idle_kib"`       // 3 s after start, before any load
 	LoadedKiB  int64   `json:"after_load_kib"` // right after the last run
 	SettledKiB int64   `json:"settled_kib"`    // after the settle wait; 0 without one
 	MinKiB     int64   `json:"settle_min_kib"` // the least seen while settling

@@ -211,7 +211,7 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 
 	b.WriteString("\n## Proxy memory (VmRSS)\n\n")
-	row("proxy", "idle, before load", "right after load", "after settling", "least while settling")
+	row("proxy", "idle, 3 s after start", "right after load", "after settling", "least while settling")
 	sep(5)
 	for _, m := range r.Memory {
 		settled, least := "-", "-"
