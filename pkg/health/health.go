@@ -170,7 +170,12 @@ func (c *Checker) StartupDone() bool {
 // cached state and never waits for a probe.
 func (c *Checker) Ready() error {
 	if !c.StartupDone() {
-		return c.failing("startup pending", func(ch *check) bool { return ch.spec.Kind == Startup }, StatusOK)
+		// Not ready even when every startup check has just passed: until
+		// startupDone is closed the readiness checks have not started.
+		if err := c.failing("startup pending", func(ch *check) bool { return ch.spec.Kind == Startup }, StatusOK); err != nil {
+			return err
+		}
+		return errors.New("startup pending: startup checks passed, readiness checks starting")
 	}
 	return c.failing("not ready", func(ch *check) bool { return ch.spec.Kind == Readiness }, StatusOK)
 }

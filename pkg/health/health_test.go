@@ -327,3 +327,24 @@ func TestRunBlocksUntilStopped(t *testing.T) {
 		})
 	}
 }
+
+// Between a startup check's success and the end of startup (when the
+// readiness checks start), readiness must not flash 200: that window made
+// /readyz pass before any readiness check had run.
+func TestReadyWaitsForStartupDone(t *testing.T) {
+	ok := &script{results: results("S")}
+	c, err := New(Config{Checks: []Spec{
+		{Name: "boot", Kind: Startup, Func: ok.probe},
+		{Name: "ready", Func: ok.probe},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot := c.checks[0]
+	boot.mu.Lock()
+	boot.status = StatusOK // as record leaves it just before startup is declared done
+	boot.mu.Unlock()
+	if err := c.Ready(); err == nil || !strings.HasPrefix(err.Error(), "startup pending") {
+		t.Fatalf("Ready with startup passed but not done = %v", err)
+	}
+}
