@@ -51,3 +51,19 @@ if [ -n "$missing" ]; then
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing ||
 		{ $sudo apt-get update && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing; }
 fi
+
+# need_go MODULE@VERSION COMMAND: go install a reference tool unless COMMAND
+# is on PATH or in $(go env GOPATH)/bin, where tests look for it too.
+need_go() {
+	gobin=$(go env GOPATH)/bin
+	if PATH="$PATH:$gobin" command -v "$2" >/dev/null 2>&1; then
+		echo "deps: $2 already installed"
+		return 0
+	fi
+	echo "deps: go install $1"
+	go install "$1"
+}
+
+# statsd_exporter: the reference metrics-adapter's mapping tests run side by
+# side (issue 5).
+need_go github.com/prometheus/statsd_exporter@v0.31.0 statsd_exporter

@@ -1,0 +1,164 @@
+// Package statsdtest runs prometheus/statsd_exporter, the reference of
+// podkit metrics-adapter (issue 5), for side-by-side tests. A missing binary
+// fails the test: `make deps` (scripts/deps.sh) installs it with go install.
+package statsdtest
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Exporter is a running statsd_exporter.
+type Exporter struct {
+	UDPAddr string // statsd over UDP: 127.0.0.1:PORT
+	TCPAddr string // statsd over TCP
+	URL     string // http://127.0.0.1:PORT: /metrics
+	Pid     int
+
+	sent int // Sends so far: the sentinel's expected value
+}
+
+// Binary finds statsd_exporter on PATH or in $(go env GOPATH)/bin.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("statsd_exporter"); err == nil {
+		return p
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "statsd_exporter")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatal("statsd_exporter is required (make deps, or go install github.com/prometheus/statsd_exporter@v0.31.0)")
+	return ""
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Start runs statsd_exporter with the mapping file (none for "") and extra
+// flags until the test ends (killed by its pid), and waits until /metrics
+// answers. Its ports are found by binding :0 first; it tries again if one
+// was taken in between.
+func Start(t testing.TB, mapping string, extra ...string) *Exporter {
+	t.Helper()
+	bin := Binary(t)
+	var stderr *bytes.Buffer
+	for range 5 {
+		e := &Exporter{UDPAddr: freePort(t), TCPAddr: freePort(t)}
+		web := freePort(t)
+		e.URL = "http://" + web
+		args := []string{"--statsd.listen-udp=" + e.UDPAddr, "--statsd.listen-tcp=" + e.TCPAddr, "--web.listen-address=" + web}
+		if mapping != "" {
+			args = append(args, "--statsd.mapping-config="+mapping)
+		}
+		stderr = new(bytes.Buffer)
+		cmd := exec.Command(bin, append(args, extra...)...)
+		cmd.Stderr = stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		stop := func() { _ = cmd.Process.Kill(); <-exited }
+		t.Cleanup(stop)
+		if up(e.URL+"/metrics", exited) {
+			e.Pid = cmd.Process.Pid
+			return e
+		}
+		stop()
+	}
+	t.Fatalf("statsd_exporter did not start: %s", stderr.String())
+	return nil
+}
+
+func up(url string, exited <-chan struct{}) bool {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// Sentinel is the counter Send adds after the caller's lines: statsd_exporter
+// handles events in order, in batches, so once the sentinel shows, every
+// line before it has been handled. Comparisons should ignore it (a mapping
+// with a catch-all match may rename it; Send then cannot tell).
+const Sentinel = "statsdtest_sentinel"
+
+// Send writes statsd lines to the exporter over TCP, which loses nothing,
+// and waits until it has handled them.
+func (e *Exporter) Send(t testing.TB, lines ...string) {
+	t.Helper()
+	e.sent++
+	c, err := net.DialTimeout("tcp", e.TCPAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, strings.Join(append(lines, Sentinel+":1|c"), "\n")+"\n"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if e.Counter(t, Sentinel) >= float64(e.sent) {
+			return
+		}
+	}
+	t.Fatalf("statsd_exporter did not handle the lines (sentinel %s not at %d)", Sentinel, e.sent)
+}
+
+// Metrics returns the exporter's /metrics text.
+func (e *Exporter) Metrics(t testing.TB) string {
+	t.Helper()
+	resp, err := http.Get(e.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// Counter returns the value of an unlabelled sample, 0 when absent.
+func (e *Exporter) Counter(t testing.TB, name string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(e.Metrics(t), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return 0
+}
