@@ -116,7 +116,7 @@ func (f *mcFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.retry, "server-retry-timeout", d.ServerRetryTimeout, "an ejected server is probed (version) after this, then with a doubling backoff; it rejoins when a probe succeeds")
 	fs.BoolVar(&f.preconnect, "preconnect", false, "connect to every server at start")
 	fs.BoolVar(&f.keepalive, "tcpkeepalive", false, "TCP keepalive on server connections")
-	fs.IntVar(&f.loops, "loops", 0, "event loops serving clients, each with its own --server-connections per server (0: one per two CPUs)")
+	fs.IntVar(&f.loops, "loops", 0, "event loops serving clients, each with its own --server-connections per server (0: one per two CPUs, at most 4)")
 	fs.IntVar(&f.maxItem, "max-item-size", protocol.DefaultMaxItemSize, "largest value in bytes; a larger set is refused as memcached does")
 	fs.DurationVar(&f.resolve, "resolve-interval", memcacheproxy.DefaultResolveInterval, "look server host names up again this often; connections to a changed address are re-dialled (negative: never)")
 	fs.DurationVar(&f.watch, "config-watch-interval", memcacheproxy.DefaultWatchInterval, "check --config for changes this often (negative: only on SIGHUP)")

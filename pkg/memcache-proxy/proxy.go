@@ -188,11 +188,16 @@ func (p *Proxy) relive(st *state) error {
 }
 
 // DefaultLoops is the number of event loops when Config.Loops is 0: one per
-// two CPUs (GOMAXPROCS), at least one. A loop at full load keeps a CPU
-// busy with system calls and its clients keep others busy; on a 2-core
-// machine shared with the load, one loop did better than two on every
-// point of make mcbench (README, memcache-proxy).
-func DefaultLoops() int { return max(1, (runtime.GOMAXPROCS(0)+1)/2) }
+// two CPUs (GOMAXPROCS), at least one and at most maxDefaultLoops. A loop at
+// full load keeps a CPU busy with system calls and its clients keep others
+// busy; on a 2-core machine shared with the load, one loop did better than
+// two (README, memcache-proxy). The cap is for the servers: every loop has
+// its own connections to each of them, and a fleet of sidecars on large
+// nodes would otherwise open dozens each, past memcached's default of 1024
+// connections.
+func DefaultLoops() int { return max(1, min(maxDefaultLoops, (runtime.GOMAXPROCS(0)+1)/2)) }
+
+const maxDefaultLoops = 4
 
 // Pick returns the index in the pool's Servers of the server key goes to,
 // with every server in service.
