@@ -127,7 +127,9 @@ func (e *Exporter) Send(t testing.TB, lines ...string) {
 	if _, err := io.WriteString(c, strings.Join(append(lines, Sentinel+":1|c"), "\n")+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	// Bounded only so that a broken exporter cannot hang the test; a loaded
+	// CI machine can be slow.
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if e.Counter(t, Sentinel) >= float64(e.sent) {
 			return
 		}
