@@ -13,6 +13,7 @@ import (
 
 	"github.com/podkit/podkit/internal/clitest"
 	"github.com/podkit/podkit/internal/memcachedtest"
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // mcSession is a memcached text-protocol client for the tests.
@@ -54,7 +55,7 @@ func (s *mcSession) do(req, last string) string {
 
 func TestMemcacheProxyFlags(t *testing.T) {
 	a, b := memcachedtest.Start(t), memcachedtest.Start(t)
-	listen := memcachedtest.FreeAddr(t)
+	listen := proctest.FreeAddr(t)
 	p := clitest.Start(t, clitest.Options{}, "memcache-proxy", "--listen", listen,
 		"--server", a.Addr+":1", "--server", b.Addr+":1 second", "--auto-eject-hosts")
 	p.WaitReady()
@@ -98,7 +99,7 @@ func TestMemcacheProxyReplacesNutcracker(t *testing.T) {
 		}
 		return f
 	}
-	nl, pl := memcachedtest.FreeAddr(t), memcachedtest.FreeAddr(t)
+	nl, pl := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	memcachedtest.Nutcracker(t, write("nutcracker.yml", nl), nl)
 	pfile := write("podkit.yml", pl)
 	p := clitest.Start(t, clitest.Options{}, "memcache-proxy", "--config", pfile)

@@ -3,12 +3,12 @@
 package memcachedtest
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"testing"
-	"time"
+
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // Server is a running memcached.
@@ -43,58 +43,28 @@ func StartWith(t testing.TB, addr string, extra ...string) Server {
 			socket = extra[i+1]
 		}
 	}
-	var stderr *bytes.Buffer
+	var stderr string
 	for range 5 {
 		addr := addr
 		if addr == "" {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			addr = l.Addr().String()
-			l.Close()
+			addr = proctest.FreeAddr(t)
 		}
 		_, port, _ := net.SplitHostPort(addr)
 		args := append([]string{"-l", "127.0.0.1", "-p", port, "-U", "0", "-m", "64", "-t", "2"}, extra...)
 		if os.Geteuid() == 0 {
 			args = append(args, "-u", "root") // memcached refuses root without it
 		}
-		stderr = new(bytes.Buffer) // a failed try's process may still write to its own
-		cmd := exec.Command(bin, args...)
-		cmd.Stderr = stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() { _ = cmd.Process.Kill(); <-exited }
-		t.Cleanup(stop)
+		p := proctest.Start(t, bin, args...)
 		network := "tcp"
 		if socket != "" {
 			network, addr = "unix", socket
 		}
-		if up(network, addr, exited) {
-			return Server{Addr: addr, Pid: cmd.Process.Pid, stop: stop}
+		if p.WaitUntil(func() bool { return proctest.Dials(network, addr) }) {
+			return Server{Addr: addr, Pid: p.Pid, stop: p.Stop}
 		}
-		stop()
+		p.Stop()
+		stderr = p.Stderr.String()
 	}
-	t.Fatalf("memcached did not start: %s", stderr.String())
+	t.Fatalf("memcached did not start: %s", stderr)
 	return Server{}
-}
-
-// up waits until addr accepts, or memcached exits, within 5 s.
-func up(network, addr string, exited <-chan struct{}) bool {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		if c, err := net.DialTimeout(network, addr, time.Second); err == nil {
-			c.Close()
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return false
 }

@@ -1,12 +1,13 @@
 package memcachedtest
 
 import (
-	"bytes"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // Nutcracker runs Debian's nutcracker (twemproxy) with the configuration
@@ -21,35 +22,11 @@ func Nutcracker(t testing.TB, conf, listen string) int {
 		}
 		bin = "/usr/sbin/nutcracker"
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, stats, _ := net.SplitHostPort(l.Addr().String())
-	l.Close()
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "-c", conf, "-a", "127.0.0.1", "-s", stats,
+	_, stats, _ := net.SplitHostPort(proctest.FreeAddr(t))
+	p := proctest.Start(t, bin, "-c", conf, "-a", "127.0.0.1", "-s", stats,
 		"-o", filepath.Join(t.TempDir(), "nutcracker.log"))
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	if !p.WaitUntil(func() bool { return proctest.Dials("tcp", listen) }) {
+		t.Fatalf("nutcracker did not listen on %s: %s", listen, p.Stderr.String())
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	if !up("tcp", listen, exited) {
-		t.Fatalf("nutcracker did not listen on %s: %s", listen, stderr.String())
-	}
-	return cmd.Process.Pid
-}
-
-// FreeAddr is a loopback address that was free a moment ago.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return p.Pid
 }

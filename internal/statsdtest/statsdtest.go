@@ -4,7 +4,6 @@
 package statsdtest
 
 import (
-	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // Exporter is a running statsd_exporter.
@@ -44,16 +45,6 @@ func Binary(t testing.TB) string {
 	return ""
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // Start runs statsd_exporter with the mapping file (none for "") and extra
 // flags until the test ends (killed by its pid), and waits until /metrics
 // answers. Its ports are found by binding :0 first; it tries again if one
@@ -61,51 +52,34 @@ func freePort(t testing.TB) string {
 func Start(t testing.TB, mapping string, extra ...string) *Exporter {
 	t.Helper()
 	bin := Binary(t)
-	var stderr *bytes.Buffer
+	var stderr string
 	for range 5 {
-		e := &Exporter{UDPAddr: freePort(t), TCPAddr: freePort(t)}
-		web := freePort(t)
+		e := &Exporter{UDPAddr: proctest.FreeAddr(t), TCPAddr: proctest.FreeAddr(t)}
+		web := proctest.FreeAddr(t)
 		e.URL = "http://" + web
 		args := []string{"--statsd.listen-udp=" + e.UDPAddr, "--statsd.listen-tcp=" + e.TCPAddr, "--web.listen-address=" + web}
 		if mapping != "" {
 			args = append(args, "--statsd.mapping-config="+mapping)
 		}
-		stderr = new(bytes.Buffer)
-		cmd := exec.Command(bin, append(args, extra...)...)
-		cmd.Stderr = stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		stop := func() { _ = cmd.Process.Kill(); <-exited }
-		t.Cleanup(stop)
-		if up(e.URL+"/metrics", exited) {
-			e.Pid = cmd.Process.Pid
+		p := proctest.Start(t, bin, append(args, extra...)...)
+		if p.WaitUntil(func() bool { return metricsUp(e.URL + "/metrics") }) {
+			e.Pid = p.Pid
 			return e
 		}
-		stop()
+		p.Stop()
+		stderr = p.Stderr.String()
 	}
-	t.Fatalf("statsd_exporter did not start: %s", stderr.String())
+	t.Fatalf("statsd_exporter did not start: %s", stderr)
 	return nil
 }
 
-func up(url string, exited <-chan struct{}) bool {
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+func metricsUp(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
 	}
-	return false
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // Sentinel is the counter Send adds after the caller's lines: statsd_exporter

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/internal/memcachedtest"
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // waitFor polls cond for up to 10 s.
@@ -125,7 +126,7 @@ func TestAutoEjectDropAnswersMisses(t *testing.T) {
 }
 
 func TestReadyFollowsServers(t *testing.T) {
-	addr := freeAddr(t)
+	addr := proctest.FreeAddr(t)
 	_, p := startWith(t, testPool(t, time.Second, addr), nil)
 	waitFor(t, "a failed probe", func() bool { return p.st.Load().backends[0].lastErr.Load() != nil })
 	if err := p.Ready(); err == nil || !strings.Contains(err.Error(), "refused") {
@@ -181,14 +182,10 @@ func TestResolveResetsChangedAddress(t *testing.T) {
 	c := dial(t, paddr)
 	c.roundTrip("set k 0 0 1\r\nv\r\n", "STORED\r\n")
 	b := p.st.Load().backends[0]
-	p.mu.Lock()
-	b.addrs = []string{"192.0.2.1"} // as if the name pointed elsewhere before
-	p.mu.Unlock()
+	b.resolved.Store(&[]string{"192.0.2.1"}) // as if the name pointed elsewhere before
 	before := totalConnections(t, m.Addr)
 	p.resolveOnce(context.Background())
-	p.mu.Lock()
-	addrs := b.addrs
-	p.mu.Unlock()
+	addrs := *b.resolved.Load()
 	if len(addrs) == 0 || addrs[0] == "192.0.2.1" {
 		t.Fatalf("addresses after lookup: %v", addrs)
 	}

@@ -65,32 +65,7 @@ func TestHalfCommandThenGone(t *testing.T) {
 // client that only closes its sending side gets its answers first, as with
 // twemproxy.)
 func TestClientGoneWhileWaiting(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // never answers
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			c.Close()
-		}
-	})
-	paddr, p := startProxy(t, 0, l.Addr().String()) // no timeout: it would wait forever
+	paddr, p := startProxy(t, 0, silentServer(t)) // no timeout: it would wait forever
 	c := dial(t, paddr)
 	c.send("get k\r\n")
 	waitFor(t, "the request to be sent", func() bool { return p.st.Load().backends[0].inFlight.Load() == 1 })
@@ -162,4 +137,37 @@ func directUnix(t *testing.T, path, req, end string) string {
 		sb.WriteString(line)
 	}
 	return sb.String()
+}
+
+// silentServer accepts connections and never answers; it closes them when
+// the test ends.
+func silentServer(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
 }

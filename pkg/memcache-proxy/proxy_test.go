@@ -12,20 +12,10 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/internal/memcachedtest"
+	"github.com/podkit/podkit/internal/proctest"
 	"github.com/podkit/podkit/pkg/memcache-proxy/hashkit"
 	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return addr
-}
 
 // startProxy runs a proxy over addrs and returns its address and the pool.
 func startProxy(t *testing.T, timeout time.Duration, addrs ...string) (string, *Proxy) {
@@ -39,7 +29,7 @@ func testPool(t *testing.T, timeout time.Duration, addrs ...string) twemconf.Poo
 	t.Helper()
 	pool := twemconf.DefaultPool()
 	var err error
-	pool.Listen, err = twemconf.ParseListen(freeAddr(t))
+	pool.Listen, err = twemconf.ParseListen(proctest.FreeAddr(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +310,7 @@ func TestPipelinedAndNoreply(t *testing.T) {
 
 func TestDeadBackend(t *testing.T) {
 	live := memcachedtest.Start(t).Addr
-	dead := freeAddr(t) // nothing listens: connection refused
+	dead := proctest.FreeAddr(t) // nothing listens: connection refused
 	paddr, p := startProxy(t, time.Second, live, dead)
 	c := dial(t, paddr)
 	var deadKey, liveKey string

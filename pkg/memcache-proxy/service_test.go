@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/podkit/podkit/internal/memcachedtest"
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 func writeFile(t *testing.T, path, text string) {
@@ -39,7 +40,7 @@ func poolYAML(name, listen string, servers ...string) string {
 
 func TestServiceReloadsFile(t *testing.T) {
 	a, b := memcachedtest.Start(t), memcachedtest.Start(t)
-	la, lb := freeAddr(t), freeAddr(t)
+	la, lb := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	file := filepath.Join(t.TempDir(), "nutcracker.yml")
 	writeFile(t, file, poolYAML("alpha", la, a.Addr)+poolYAML("beta", lb, b.Addr))
 	reg := prometheus.NewRegistry()
@@ -76,7 +77,7 @@ func TestServiceReloadsFile(t *testing.T) {
 	// A bad file is rejected and the running pools stay.
 	bad := []string{
 		poolYAML("alpha", la, a.Addr) + "  redis: true\n" + poolYAML("beta", lb, b.Addr),
-		poolYAML("alpha", freeAddr(t), a.Addr) + poolYAML("beta", lb, b.Addr), // listen moved
+		poolYAML("alpha", proctest.FreeAddr(t), a.Addr) + poolYAML("beta", lb, b.Addr), // listen moved
 		poolYAML("alpha", la, a.Addr), // a pool removed
 	}
 	for i, text := range bad {

@@ -2,7 +2,6 @@ package memcacheproxy
 
 import (
 	"context"
-	"net"
 	"syscall"
 	"testing"
 	"time"
@@ -12,23 +11,7 @@ import (
 // must not write to that descriptor number, which may belong to anything
 // now. Clients go to the loops in turn: c0 to loop 0, c1 to loop 1.
 func TestForcedStopSparesExitedLoops(t *testing.T) {
-	// A server that accepts and never answers.
-	srv, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	heldc := make(chan net.Conn, 16)
-	go func() {
-		for {
-			c, err := srv.Accept()
-			if err != nil {
-				return
-			}
-			heldc <- c
-		}
-	}()
-	pool := testPool(t, 0, srv.Addr().String())
+	pool := testPool(t, 0, silentServer(t))
 	p, err := New(Config{Pool: pool, Loops: 2, ShutdownTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -70,8 +53,5 @@ func TestForcedStopSparesExitedLoops(t *testing.T) {
 				t.Errorf("fd %d received %q from the exited loop's wake", fd, b[:n])
 			}
 		}
-	}
-	for len(heldc) > 0 {
-		(<-heldc).Close()
 	}
 }

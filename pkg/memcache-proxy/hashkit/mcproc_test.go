@@ -5,7 +5,6 @@ package hashkit
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -16,66 +15,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 // mcServer is a memcached process the test started.
 type mcServer struct {
 	network, addr string // "tcp" "127.0.0.1:PORT" or "unix" "/path"
-}
-
-// startProc starts cmd and ends it (by its PID) when the test ends.
-func startProc(t *testing.T, cmd *exec.Cmd) <-chan struct{} {
-	t.Helper()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd.Path, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), out.String())
-		}
-	})
-	return exited
-}
-
-// waitDial waits until network/addr accepts a connection, failing if the
-// process exits first.
-func waitDial(network, addr string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout(network, addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-exited:
-			return fmt.Errorf("exited before accepting on %s", addr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("no listener on %s after 10s: %v", addr, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func freePort(t *testing.T, host string) int {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		t.Fatalf("free port on %s: %v", host, err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // lookBin finds a server binary, also where Debian puts daemons
@@ -124,32 +70,30 @@ func memcachedArgs() []string {
 // (retrying if another process takes it first).
 func startMemcachedTCP(t *testing.T, bin, host string, port int) mcServer {
 	t.Helper()
-	var lastErr error
 	for range 5 {
 		p := port
 		if p == 0 {
-			p = freePort(t, host)
+			p = proctest.FreePort(t, host)
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(p))
-		cmd := exec.Command(bin, append(memcachedArgs(), "-l", host, "-p", strconv.Itoa(p))...)
-		exited := startProc(t, cmd)
-		if lastErr = waitDial("tcp", addr, exited); lastErr == nil {
+		proc := proctest.Start(t, bin, append(memcachedArgs(), "-l", host, "-p", strconv.Itoa(p))...)
+		if proc.WaitUntil(func() bool { return proctest.Dials("tcp", addr) }) {
 			return mcServer{"tcp", addr}
 		}
+		proc.Stop()
 		if port != 0 {
 			break
 		}
 	}
-	t.Fatalf("memcached on %s:%d: %v", host, port, lastErr)
+	t.Fatalf("memcached on %s:%d did not start", host, port)
 	return mcServer{}
 }
 
 func startMemcachedUnix(t *testing.T, bin, path string) mcServer {
 	t.Helper()
-	cmd := exec.Command(bin, append(memcachedArgs(), "-s", path)...)
-	exited := startProc(t, cmd)
-	if err := waitDial("unix", path, exited); err != nil {
-		t.Fatalf("memcached on %s: %v", path, err)
+	proc := proctest.Start(t, bin, append(memcachedArgs(), "-s", path)...)
+	if !proc.WaitUntil(func() bool { return proctest.Dials("unix", path) }) {
+		t.Fatalf("memcached on %s did not start", path)
 	}
 	return mcServer{"unix", path}
 }

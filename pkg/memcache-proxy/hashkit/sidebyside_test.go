@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/podkit/podkit/internal/proctest"
 )
 
 const (
@@ -150,7 +152,7 @@ func TestSideBySideNutcracker(t *testing.T) {
 	}
 	sock := startMemcachedUnix(t, mcBin, filepath.Join(dir, "mc.sock"))
 	port := func(s mcServer) string { _, p, _ := net.SplitHostPort(s.addr); return p }
-	deadPort := strconv.Itoa(freePort(t, "127.0.0.1"))
+	deadPort := strconv.Itoa(proctest.FreePort(t, "127.0.0.1"))
 
 	type variant struct {
 		name    string
@@ -285,10 +287,9 @@ func TestSideBySideNutcracker(t *testing.T) {
 		t.Fatalf("nutcracker -t: %v\n%s", err, out)
 	}
 	logPath := filepath.Join(dir, "nutcracker.log")
-	nc := exec.Command(ncBin, "-c", confPath, "-o", logPath, "-v", "4",
-		"-a", "127.0.0.1", "-s", strconv.Itoa(freePort(t, "127.0.0.1")),
+	nc := proctest.Start(t, ncBin, "-c", confPath, "-o", logPath, "-v", "4",
+		"-a", "127.0.0.1", "-s", strconv.Itoa(proctest.FreePort(t, "127.0.0.1")),
 		"-p", filepath.Join(dir, "nutcracker.pid"))
-	exited := startProc(t, nc)
 	t.Cleanup(func() {
 		if t.Failed() {
 			if b, err := os.ReadFile(logPath); err == nil {
@@ -297,8 +298,8 @@ func TestSideBySideNutcracker(t *testing.T) {
 		}
 	})
 	for _, p := range pools {
-		if err := waitDial("unix", p.sock, exited); err != nil {
-			t.Fatalf("nutcracker pool %s: %v", p.name, err)
+		if !nc.WaitUntil(func() bool { return proctest.Dials("unix", p.sock) }) {
+			t.Fatalf("nutcracker pool %s: no listener on %s", p.name, p.sock)
 		}
 	}
 
