@@ -120,7 +120,6 @@ type backend struct {
 	ejected   bool
 	nextProbe time.Time
 	backoff   time.Duration
-	addrs     []string // the host's addresses at the last lookup
 }
 
 func newBackend(srv twemconf.Server, pool *twemconf.Pool, lim protocol.Limits, d *dialer, sm *serverMetrics, nloops int) *backend {

@@ -66,14 +66,8 @@ func (cfg *Config) validate() error {
 	if err := cfg.Pool.Validate(); err != nil {
 		return err
 	}
-	if err := cfg.Limits.Validate(); err != nil {
-		return fmt.Errorf("limits: %w", err)
-	}
-	if cfg.ShutdownTimeout < 0 {
-		return fmt.Errorf("shutdown timeout: must be >= 0 (got %s)", cfg.ShutdownTimeout)
-	}
-	if cfg.Loops < 0 {
-		return fmt.Errorf("loops: must be >= 0 (got %d)", cfg.Loops)
+	if err := cfg.checkTemplate(); err != nil {
+		return err
 	}
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = DefaultShutdownTimeout
@@ -83,6 +77,21 @@ func (cfg *Config) validate() error {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// checkTemplate checks the fields that do not depend on the pool: what a
+// Service checks once for all its pools.
+func (cfg *Config) checkTemplate() error {
+	if err := cfg.Limits.Validate(); err != nil {
+		return fmt.Errorf("limits: %w", err)
+	}
+	if cfg.ShutdownTimeout < 0 {
+		return fmt.Errorf("shutdown timeout: must be >= 0 (got %s)", cfg.ShutdownTimeout)
+	}
+	if cfg.Loops < 0 {
+		return fmt.Errorf("loops: must be >= 0 (got %d)", cfg.Loops)
 	}
 	return nil
 }

@@ -89,7 +89,7 @@ func (c *client) retrieval(req *protocol.Request) *pending {
 	}
 	pd.keyBuf = slices.Grow(pd.keyBuf[:0], size)
 	var countBuf [16]int32
-	count := countBuf[:0]
+	var count []int32 // per server: its keys; on the stack for small pools
 	if n := len(st.backends); n <= len(countBuf) {
 		count = countBuf[:n]
 	} else {
@@ -250,7 +250,7 @@ func appendResponse(out []byte, pd *pending) []byte {
 	// of its keys; walk the keys and take each server's next hit when it is
 	// that key. Each server's parts are consecutive in pd.parts.
 	var cursorBuf [16]cursor
-	cur := cursorBuf[:0]
+	var cur []cursor
 	if n := len(pd.st.backends); n <= len(cursorBuf) {
 		cur = cursorBuf[:n]
 	} else {

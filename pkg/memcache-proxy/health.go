@@ -214,12 +214,7 @@ func (p *Proxy) resolveOnce(ctx context.Context) {
 			p.log.Warn("server lookup failed", "server", b.name, "err", err)
 			continue
 		}
-		p.mu.Lock()
-		changed := b.addrs != nil && !slices.Equal(b.addrs, addrs)
-		b.addrs = addrs
-		b.resolved.Store(&addrs)
-		p.mu.Unlock()
-		if changed {
+		if old := b.resolved.Swap(&addrs); old != nil && !slices.Equal(*old, addrs) {
 			p.log.Info("server address changed", "server", b.name, "addrs", addrs)
 			b.reset(errResolved)
 		}

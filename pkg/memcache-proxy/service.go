@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -60,8 +61,11 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.WatchInterval == 0 {
 		cfg.WatchInterval = DefaultWatchInterval
 	}
-	if err := cfg.Proxy.validateTemplate(); err != nil {
+	if err := cfg.Proxy.checkTemplate(); err != nil {
 		return nil, err
+	}
+	if cfg.Proxy.Logger == nil {
+		cfg.Proxy.Logger = slog.Default()
 	}
 	s := &Service{cfg: cfg}
 	pools := cfg.Pools
@@ -99,21 +103,6 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		r.MustRegister(s.reloads, s.lastOK)
 	}
 	return s, nil
-}
-
-// validateTemplate checks the fields of a Config that do not depend on the
-// pool.
-func (cfg *Config) validateTemplate() error {
-	if err := cfg.Limits.Validate(); err != nil {
-		return fmt.Errorf("limits: %w", err)
-	}
-	if cfg.ShutdownTimeout < 0 {
-		return fmt.Errorf("shutdown timeout: must be >= 0 (got %s)", cfg.ShutdownTimeout)
-	}
-	if cfg.Logger == nil {
-		return errors.New("memcache-proxy: service needs a logger")
-	}
-	return nil
 }
 
 // read parses the file and selects the pools; it remembers what it read,

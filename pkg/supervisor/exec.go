@@ -108,7 +108,7 @@ func (s *Supervisor) Exec(ctx context.Context, argv []string) error {
 		case s.reqs <- request{killExec: rep.pid}:
 		case <-s.done: // Run ended: failWaiters killed it
 		}
-		ws, ok = <-rep.exit
+		<-rep.exit // reaped: the group is gone
 		closeOutput(true)
 		return fmt.Errorf("exec %s: %w, process group killed%s", shown, ctx.Err(), out.Suffix())
 	}
