@@ -74,11 +74,15 @@ func (c *backendConn) send(r *bereq) {
 			return
 		}
 	}
+	// r.buf is copied before r is queued: once queued, the reader may
+	// fail r and its client recycle it.
+	n := len(g.wbuf)
+	g.wbuf = append(g.wbuf, r.buf...)
 	if !g.push(r) {
+		g.wbuf = g.wbuf[:n]
 		c.mu.Unlock()
 		return
 	}
-	g.wbuf = append(g.wbuf, r.buf...)
 	kick := !g.writing
 	g.writing = true
 	c.mu.Unlock()
