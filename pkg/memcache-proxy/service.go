@@ -1,9 +1,7 @@
 package memcacheproxy
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,15 +10,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/podkit/podkit/internal/reload"
 	"github.com/podkit/podkit/pkg/memcache-proxy/twemconf"
 )
 
-// DefaultWatchInterval is how often a Service checks its file for changes.
-// Kubernetes updates a mounted ConfigMap by swapping a symlink, which
-// inotify on the file itself misses; a stat every few seconds does not.
-const DefaultWatchInterval = 2 * time.Second
+// DefaultWatchInterval is how often a Service checks its file for changes
+// (by content: see internal/reload).
+const DefaultWatchInterval = reload.DefaultInterval
 
 // ServiceConfig configures a Service: the pools of a twemproxy file, as
 // nutcracker runs them, or pools built by the caller (from flags).
@@ -47,12 +43,10 @@ type Service struct {
 	cfg       ServiceConfig
 	proxies   []*Proxy
 	listeners []net.Listener
-	reloads   *prometheus.CounterVec
-	lastOK    prometheus.Gauge
+	file      *reload.File
+	reloader  *reload.Reloader
 
-	mu  sync.Mutex // serializes reloads
-	sum [sha256.Size]byte
-	fi  os.FileInfo
+	mu sync.Mutex // serializes reloads
 }
 
 // NewService reads the file (if any) and builds every pool's proxy. It
@@ -67,7 +61,7 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	if cfg.Proxy.Logger == nil {
 		cfg.Proxy.Logger = slog.Default()
 	}
-	s := &Service{cfg: cfg}
+	s := &Service{cfg: cfg, file: &reload.File{Path: cfg.File, Max: twemconf.MaxFileSize}}
 	pools := cfg.Pools
 	if cfg.File != "" {
 		var err error
@@ -90,17 +84,12 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		}
 		s.proxies = append(s.proxies, p)
 	}
-	s.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "podkit_config_reloads_total",
-		Help: "Configuration reloads (SIGHUP or a change of the file), by result: success, failure.",
-	}, []string{"result"})
-	s.lastOK = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "podkit_config_last_reload_successful",
-		Help: "1 when the last reload was applied (or none was tried), 0 when it was rejected and the previous configuration runs.",
-	})
-	s.lastOK.Set(1)
-	if r := cfg.Proxy.Registry; r != nil {
-		r.MustRegister(s.reloads, s.lastOK)
+	s.reloader = &reload.Reloader{Apply: s.Reload, Signals: cfg.Reload, Interval: cfg.WatchInterval, Logger: cfg.Proxy.Logger}
+	if cfg.File != "" {
+		s.reloader.Files = []*reload.File{s.file}
+	}
+	if err := s.reloader.Register(cfg.Proxy.Registry); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -108,13 +97,12 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 // read parses the file and selects the pools; it remembers what it read,
 // so that the watcher sees changes.
 func (s *Service) read() ([]twemconf.Pool, error) {
-	fi, err := os.Stat(s.cfg.File)
+	data, err := s.file.Read()
 	if err != nil {
-		return nil, &twemconf.Error{File: s.cfg.File, Err: errors.Unwrap(err)}
-	}
-	data, err := os.ReadFile(s.cfg.File)
-	if err != nil {
-		return nil, &twemconf.Error{File: s.cfg.File, Err: errors.Unwrap(err)}
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
+			err = pe.Err
+		}
+		return nil, &twemconf.Error{File: s.cfg.File, Err: err}
 	}
 	c, err := twemconf.Parse(s.cfg.File, data)
 	if err != nil {
@@ -127,7 +115,6 @@ func (s *Service) read() ([]twemconf.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.sum, s.fi = sha256.Sum256(data), fi
 	return pools, nil
 }
 
@@ -198,25 +185,7 @@ func (s *Service) Run(ctx context.Context) error {
 			}
 		})
 	}
-	var tick <-chan time.Time
-	if s.cfg.File != "" && s.cfg.WatchInterval > 0 {
-		t := time.NewTicker(s.cfg.WatchInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			break loop
-		case <-s.cfg.Reload:
-			s.reload("signal")
-		case <-tick:
-			if s.changed() {
-				s.reload("file changed")
-			}
-		}
-	}
+	s.reloader.Run(ctx)
 	wg.Wait()
 	select {
 	case err := <-errc:
@@ -224,30 +193,6 @@ loop:
 	default:
 		return nil
 	}
-}
-
-// changed reports whether the file's content differs from what was last
-// read (or tried).
-func (s *Service) changed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fi, err := os.Stat(s.cfg.File)
-	if err != nil {
-		return false // a file being replaced; the next tick sees it
-	}
-	if s.fi != nil && fi.ModTime().Equal(s.fi.ModTime()) && fi.Size() == s.fi.Size() && os.SameFile(fi, s.fi) {
-		return false
-	}
-	data, err := os.ReadFile(s.cfg.File)
-	if err != nil || len(data) > twemconf.MaxFileSize {
-		return err == nil
-	}
-	sum := sha256.Sum256(data)
-	if bytes.Equal(sum[:], s.sum[:]) {
-		s.fi = fi
-		return false
-	}
-	return true
 }
 
 // Reload re-reads the file and applies it to every pool, or to none: a bad
@@ -283,17 +228,4 @@ func (s *Service) Reload() error {
 		}
 	}
 	return nil
-}
-
-func (s *Service) reload(why string) {
-	log := s.cfg.Proxy.Logger
-	if err := s.Reload(); err != nil {
-		s.reloads.WithLabelValues("failure").Inc()
-		s.lastOK.Set(0)
-		log.Error("config reload rejected; the previous configuration stays", "trigger", why, "err", err)
-		return
-	}
-	s.reloads.WithLabelValues("success").Inc()
-	s.lastOK.Set(1)
-	log.Info("config reloaded", "trigger", why, "file", s.cfg.File)
 }

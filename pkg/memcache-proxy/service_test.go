@@ -84,17 +84,18 @@ func TestServiceReloadsFile(t *testing.T) {
 		writeFile(t, file, text)
 		hup <- os.Interrupt
 		waitFor(t, "the rejection", func() bool {
-			return testutil.ToFloat64(s.reloads.WithLabelValues("failure")) >= float64(i+1)
+			_, rejected, _ := s.reloader.Results()
+			return rejected >= int64(i+1)
 		})
 		if n := len(alpha.Pool().Servers); n != 2 {
 			t.Fatalf("bad file %d changed the pool: %d servers", i, n)
 		}
 	}
 	c.roundTrip("get "+kb+"\r\n", "VALUE "+kb+" 0 1\r\nw\r\nEND\r\n")
-	if got := testutil.ToFloat64(s.lastOK); got != 0 {
-		t.Fatalf("podkit_config_last_reload_successful = %v after a rejected file", got)
+	if _, _, last := s.reloader.Results(); !last {
+		t.Fatal("the last reload is not reported as rejected after a rejected file")
 	}
-	if n := testutil.ToFloat64(s.reloads.WithLabelValues("success")); n != 1 {
+	if n, _, _ := s.reloader.Results(); n != 1 {
 		t.Fatalf("%v successful reloads, want 1", n)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {

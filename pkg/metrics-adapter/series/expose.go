@@ -47,6 +47,12 @@ const flushAt = 32 << 10
 // lock only for that), sorts, then formats without any lock. Its scratch
 // memory is kept for the next call, so scrapes do not grow the heap.
 func (s *Store) Expose(w io.Writer, f Format) error {
+	return s.expose(w, f, true)
+}
+
+// expose writes the store's families, and "# EOF" in OpenMetrics when eof
+// is set (unset when more families follow, see Handler).
+func (s *Store) expose(w io.Writer, f Format, eof bool) error {
 	s.scrapeMu.Lock()
 	defer s.scrapeMu.Unlock()
 	sc := &s.scratch
@@ -67,7 +73,7 @@ func (s *Store) Expose(w io.Writer, f Format) error {
 			e.flush()
 		}
 	}
-	if e.om {
+	if e.om && eof {
 		e.b = append(e.b, "# EOF\n"...)
 	}
 	e.flush()

@@ -2,10 +2,12 @@ package series
 
 import (
 	"compress/gzip"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
 
@@ -21,8 +23,10 @@ var (
 // Handler returns the /metrics handler: OpenMetrics when the Accept header
 // asks for it (expfmt.NegotiateIncludingOpenMetrics), otherwise the text
 // format (also when protobuf is asked for: the store does not write it),
-// gzipped at BestSpeed when Accept-Encoding allows gzip.
-func (s *Store) Handler() http.Handler {
+// gzipped at BestSpeed when Accept-Encoding allows gzip. The families of
+// more follow the store's, in the same format; one whose name the store
+// also holds is left out, so the exposition stays valid.
+func (s *Store) Handler(more ...prometheus.Gatherer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, ct := FormatText, contentTypeText
 		if expfmt.NegotiateIncludingOpenMetrics(r.Header).FormatType() == expfmt.TypeOpenMetrics {
@@ -32,13 +36,13 @@ func (s *Store) Handler() http.Handler {
 		h.Set("Content-Type", ct)
 		h.Add("Vary", "Accept-Encoding")
 		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			_ = s.Expose(w, f) // a write error means the client went away
+			_ = s.exposeAll(w, f, more) // a write error means the client went away
 			return
 		}
 		h.Set("Content-Encoding", "gzip")
 		gz := gzipPool.Get().(*gzip.Writer)
 		gz.Reset(w)
-		if s.Expose(gz, f) == nil {
+		if s.exposeAll(gz, f, more) == nil {
 			_ = gz.Close()
 		}
 		gz.Reset(nil)
@@ -58,4 +62,41 @@ func acceptsGzip(ae string) bool {
 		return true
 	}
 	return false
+}
+
+// exposeAll writes the store, then the families of more that the store
+// does not hold.
+func (s *Store) exposeAll(w io.Writer, f Format, more []prometheus.Gatherer) error {
+	if len(more) == 0 {
+		return s.Expose(w, f)
+	}
+	if err := s.expose(w, f, false); err != nil {
+		return err
+	}
+	// Gatherers returns what it could gather along with an error; a
+	// broken extra source must not hide the others.
+	mfs, _ := prometheus.Gatherers(more).Gather()
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	if f == FormatOpenMetrics {
+		enc = expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeOpenMetrics))
+	}
+	for _, mf := range mfs {
+		if s.hasFamily(mf.GetName()) {
+			continue
+		}
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	if f == FormatOpenMetrics {
+		_, err := io.WriteString(w, "# EOF\n")
+		return err
+	}
+	return nil
+}
+
+func (s *Store) hasFamily(name string) bool {
+	s.famMu.Lock()
+	defer s.famMu.Unlock()
+	return s.families[name] != nil
 }

@@ -5,6 +5,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,9 @@ import (
 )
 
 // Store holds the series. Its update methods are safe for concurrent use;
-// each locks only the shard that holds the series.
+// each locks only the shard that holds the series. They keep neither the
+// name nor the labels they are given (both are copied when a series is
+// created), so callers may pass strings that alias a reused buffer.
 type Store struct {
 	cfg     Config
 	now     func() time.Time
@@ -284,7 +287,7 @@ func (s *Store) family(name string, t Type, o *Options) (*family, error) {
 		s.stats.conflict(t)
 		return nil, ErrConflict
 	}
-	f := &family{name: name, typ: t, help: DefaultHelp, n: 1}
+	f := &family{name: strings.Clone(name), typ: t, help: DefaultHelp, n: 1} // name may alias the caller's buffer
 	if o != nil && o.Help != "" {
 		f.help = o.Help
 	}
@@ -326,7 +329,7 @@ func (s *Store) family(name string, t Type, o *Options) (*family, error) {
 		f.ageBuckets = min(ab, 1024)
 		f.window = max(int64(maxAge)/int64(f.ageBuckets), 1)
 	}
-	s.families[name] = f
+	s.families[f.name] = f
 	return f, nil
 }
 
