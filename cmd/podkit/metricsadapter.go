@@ -1,0 +1,154 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/podkit/podkit/internal/cli"
+	"github.com/podkit/podkit/internal/daemon"
+	"github.com/podkit/podkit/internal/reload"
+	metricsadapter "github.com/podkit/podkit/pkg/metrics-adapter"
+	"github.com/podkit/podkit/pkg/metrics-adapter/listen"
+	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
+)
+
+func newMetricsAdapterCmd(a *app) *cobra.Command {
+	var dcfg *daemon.Config
+	f := &maFlags{}
+	cmd := &cobra.Command{
+		Use:   "metrics-adapter",
+		Short: "Adapter: one Prometheus /metrics for statsd apps, read with statsd_exporter's mapping file",
+		Long: `metrics-adapter is a drop-in for prometheus/statsd_exporter: applications send
+statsd (UDP, TCP or unixgram; DogStatsD, InfluxDB, Librato and SignalFX tags)
+and Prometheus scrapes one /metrics on --metrics-addr, in the text format or
+OpenMetrics. --mapping-config takes statsd_exporter's mapping YAML as it is;
+the file is re-read on SIGHUP and when it changes, and a bad file is rejected
+while the running mapping stays.
+
+Malformed lines are counted and skipped; the rest of the packet is kept. New
+series beyond --max-series are dropped and counted while existing ones keep
+updating. UDP sockets are SO_REUSEPORT, one per CPU, with a 4 MiB receive
+buffer; the kernel's drops are reported.
+
+/metrics also serves podkit_metrics_adapter_* (lines, parse errors by reason,
+samples dropped by reason, series, kernel drops); the admin server has
+/healthz, /readyz and pprof.`,
+		Example: `  podkit metrics-adapter
+  podkit metrics-adapter --mapping-config /etc/statsd/mapping.yml --statsd-tcp-addr 127.0.0.1:9125
+  podkit metrics-adapter --statsd-udp-addr 0.0.0.0:9125 --metrics-addr 0.0.0.0:9102 --max-series 100000`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			dcfg.Logger = a.log
+			d, err := daemon.New(*dcfg)
+			if err != nil {
+				return err
+			}
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			cfg.Reload = hup
+			cfg.Logger = a.log.With("component", "metrics-adapter")
+			cfg.Registry = d.Admin().Registry()
+			ad, err := metricsadapter.New(cfg)
+			if err != nil {
+				if fe, ok := errors.AsType[*metricsadapter.FileError](err); ok {
+					return cli.Usagef("mapping-config", "%v", fe)
+				}
+				return err
+			}
+			if err := ad.Listen(); err != nil {
+				if errors.Is(err, listen.ErrAddrInUse) {
+					return cli.Usagef("statsd-udp-addr", "%v", err)
+				}
+				return err
+			}
+			go cli.ReleaseMemory(cmd.Context(), 0)
+			return d.Run(cmd.Context(), ad)
+		},
+	}
+	dcfg = daemon.AddFlags(cmd.Flags(), cli.AdminMetricsAdapter)
+	f.add(cmd.Flags())
+	return cmd
+}
+
+type maFlags struct {
+	udp, tcp, unixgram, mappingFile, metrics string
+	unixMode                                 uint32
+	readBuffer, sockets, maxSeries, cache    int
+	maxLine                                  int
+	tags                                     []string
+	watch                                    time.Duration
+}
+
+var tagDialects = map[string]statsd.Dialect{"dogstatsd": statsd.DogStatsD, "influxdb": statsd.InfluxDB, "librato": statsd.Librato, "signalfx": statsd.SignalFX}
+
+func (f *maFlags) add(fs *pflag.FlagSet) {
+	fs.StringVar(&f.udp, "statsd-udp-addr", metricsadapter.DefaultStatsdUDPAddr, "statsd UDP `HOST:PORT` (\"\": off)")
+	fs.StringVar(&f.tcp, "statsd-tcp-addr", "", "statsd TCP `HOST:PORT` (\"\": off)")
+	fs.StringVar(&f.unixgram, "statsd-unixgram-path", "", "statsd unixgram socket `PATH` (\"\": off)")
+	fs.Uint32Var(&f.unixMode, "statsd-unixgram-mode", 0o755, "permissions of the unixgram socket file")
+	fs.StringSliceVar(&f.tags, "statsd-tags", []string{"dogstatsd", "influxdb", "librato", "signalfx"}, "tag dialects parsed (\"none\": tags stay part of the name)")
+	fs.IntVar(&f.maxLine, "statsd-max-line-length", statsd.DefaultMaxLineLength, "longest statsd line in bytes; a longer one is skipped and counted")
+	fs.IntVar(&f.readBuffer, "read-buffer", listen.DefaultReadBuffer, "SO_RCVBUF of each UDP/unixgram socket in bytes (-1: the OS default, statsd_exporter's)")
+	fs.IntVar(&f.sockets, "udp-sockets", 0, "SO_REUSEPORT UDP sockets, each read by two goroutines (0: one per CPU)")
+	fs.StringVar(&f.mappingFile, "mapping-config", "", "statsd_exporter mapping YAML `FILE` (re-read on SIGHUP and change)")
+	fs.IntVar(&f.cache, "mapping-cache-size", metricsadapter.DefaultMappingCache, "statsd names whose mapping each reader caches")
+	fs.IntVar(&f.maxSeries, "max-series", metricsadapter.DefaultMaxSeries, "most series held; new ones beyond are dropped and counted (-1: no limit)")
+	fs.StringVar(&f.metrics, "metrics-addr", metricsadapter.DefaultMetricsAddr, "`HOST:PORT` serving /metrics (the adapted metrics and podkit's own)")
+	fs.DurationVar(&f.watch, "config-watch-interval", reload.DefaultInterval, "check --mapping-config for changes this often (negative: only on SIGHUP)")
+}
+
+// config turns the flags into a Config; errors are usage errors.
+func (f *maFlags) config() (metricsadapter.Config, error) {
+	cfg := metricsadapter.Config{
+		StatsdUDPAddr: f.udp, StatsdTCPAddr: f.tcp, StatsdUnixgramPath: f.unixgram, StatsdUnixgramMode: os.FileMode(f.unixMode),
+		ReadBuffer: f.readBuffer, UDPSockets: f.sockets, MappingFile: f.mappingFile, MappingCache: f.cache,
+		MaxSeries: f.maxSeries, MetricsAddr: f.metrics, WatchInterval: f.watch,
+		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine},
+	}
+	if f.udp == "" && f.tcp == "" && f.unixgram == "" {
+		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr or --statsd-unixgram-path")
+	}
+	if f.metrics == "" {
+		return cfg, cli.Usagef("metrics-addr", "must not be empty")
+	}
+	if f.sockets < 0 || f.sockets > 256 {
+		return cfg, cli.Usagef("udp-sockets", "must be 0..256 (got %d)", f.sockets)
+	}
+	if f.cache <= 0 {
+		return cfg, cli.Usagef("mapping-cache-size", "must be > 0 (got %d)", f.cache)
+	}
+	if f.maxSeries == 0 || f.maxSeries < -1 {
+		return cfg, cli.Usagef("max-series", "must be > 0, or -1 for no limit (got %d)", f.maxSeries)
+	}
+	if f.maxLine <= 0 || f.maxLine > statsd.DefaultMaxPacketSize {
+		return cfg, cli.Usagef("statsd-max-line-length", "must be 1..%d (got %d)", statsd.DefaultMaxPacketSize, f.maxLine)
+	}
+	if f.watch == 0 {
+		return cfg, cli.Usagef("config-watch-interval", "must not be 0 (negative: only on SIGHUP)")
+	}
+	cfg.StatsdDisabledTags = statsd.AllDialects
+	for _, t := range f.tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t == "none" {
+			continue
+		}
+		d, ok := tagDialects[t]
+		if !ok {
+			return cfg, cli.Usagef("statsd-tags", "unknown dialect %q (dogstatsd, influxdb, librato, signalfx, none)", t)
+		}
+		cfg.StatsdDisabledTags &^= d
+	}
+	return cfg, nil
+}

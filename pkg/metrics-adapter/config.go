@@ -1,0 +1,100 @@
+package metricsadapter
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podkit/podkit/pkg/metrics-adapter/mapping"
+	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
+)
+
+// Defaults.
+const (
+	DefaultStatsdUDPAddr = "127.0.0.1:9125" // statsd_exporter's port, on loopback
+	DefaultMetricsAddr   = "127.0.0.1:9102" // statsd_exporter's port, on loopback
+	// DefaultMaxSeries bounds the store: about 160 bytes per counter series,
+	// so the default costs at most ~80 MB of counters.
+	DefaultMaxSeries = 500_000
+	// DefaultMappingCache is the number of statsd names whose mapping each
+	// reader remembers (statsd_exporter's --statsd.cache-size is 1000).
+	DefaultMappingCache = 10_000
+)
+
+// Config configures an Adapter. Inputs with an empty address are off.
+type Config struct {
+	StatsdUDPAddr      string      // host:port
+	StatsdTCPAddr      string      // host:port
+	StatsdUnixgramPath string      // socket file
+	StatsdUnixgramMode os.FileMode // 0: 0o755
+	// ReadBuffer is SO_RCVBUF for each UDP and unixgram socket; 0: 4 MiB,
+	// < 0: the OS default (statsd_exporter's). See listen.Config.
+	ReadBuffer int
+	// UDPSockets is the number of SO_REUSEPORT sockets; 0: GOMAXPROCS.
+	UDPSockets int
+	// StatsdDisabledTags are the tag dialects not parsed; 0: all four
+	// parsed (statsd_exporter's default).
+	StatsdDisabledTags statsd.Dialect
+	// StatsdLimits bound lines and packets; zero fields: statsd's defaults.
+	StatsdLimits statsd.Limits
+
+	// MappingFile is statsd_exporter's mapping YAML, re-read on Reload;
+	// "": Mapping, or no mapping (every name escaped, as statsd_exporter
+	// does without one).
+	MappingFile string
+	// Mapping is a compiled mapping for library use; ignored with
+	// MappingFile.
+	Mapping *mapping.Mapper
+	// MappingCache is the per-reader cache of mapping results; 0:
+	// DefaultMappingCache.
+	MappingCache int
+
+	// MaxSeries caps the series held; a sample that would create one more
+	// is dropped and counted, existing series keep updating. 0:
+	// DefaultMaxSeries; < 0: no limit.
+	MaxSeries int
+
+	// MetricsAddr is where /metrics is served (Prometheus text and
+	// OpenMetrics); "": not served, the caller mounts Handler.
+	MetricsAddr string
+
+	// WatchInterval is how often MappingFile is checked for changes (0:
+	// 2s, < 0: never); Reload (SIGHUP) re-reads it too.
+	WatchInterval time.Duration
+	Reload        <-chan os.Signal
+
+	Logger *slog.Logger // nil: slog.Default()
+	// Registry receives the adapter's own podkit_metrics_adapter_*
+	// metrics; nil: a private one. Its metrics are also served on
+	// /metrics after the adapted ones, as statsd_exporter serves its own.
+	Registry *prometheus.Registry
+}
+
+func (c *Config) defaults() error {
+	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" {
+		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address")
+	}
+	if c.MappingCache < 0 {
+		return fmt.Errorf("metrics-adapter: mapping cache must be >= 0 (got %d)", c.MappingCache)
+	}
+	if c.MappingCache == 0 {
+		c.MappingCache = DefaultMappingCache
+	}
+	switch {
+	case c.MaxSeries == 0:
+		c.MaxSeries = DefaultMaxSeries
+	case c.MaxSeries < 0:
+		c.MaxSeries = 0
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	return nil
+}
