@@ -15,6 +15,7 @@ import (
 	"github.com/podkit/podkit/internal/daemon"
 	"github.com/podkit/podkit/internal/reload"
 	metricsadapter "github.com/podkit/podkit/pkg/metrics-adapter"
+	"github.com/podkit/podkit/pkg/metrics-adapter/graphite"
 	"github.com/podkit/podkit/pkg/metrics-adapter/listen"
 	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
 )
@@ -24,13 +25,14 @@ func newMetricsAdapterCmd(a *app) *cobra.Command {
 	f := &maFlags{}
 	cmd := &cobra.Command{
 		Use:   "metrics-adapter",
-		Short: "Adapter: one Prometheus /metrics for statsd apps, read with statsd_exporter's mapping file",
+		Short: "Adapter: one Prometheus /metrics for statsd and Graphite apps, with statsd_exporter's mapping file",
 		Long: `metrics-adapter is a drop-in for prometheus/statsd_exporter: applications send
 statsd (UDP, TCP or unixgram; DogStatsD, InfluxDB, Librato and SignalFX tags)
 and Prometheus scrapes one /metrics on --metrics-addr, in the text format or
 OpenMetrics. --mapping-config takes statsd_exporter's mapping YAML as it is;
 the file is re-read on SIGHUP and when it changes, and a bad file is rejected
-while the running mapping stays.
+while the running mapping stays. --graphite-addr takes Graphite plaintext
+(TCP and UDP) as graphite_exporter does, with its own mapping file.
 
 Malformed lines are counted and skipped; the rest of the packet is kept. New
 series beyond --max-series are dropped and counted while existing ones keep
@@ -63,7 +65,11 @@ samples dropped by reason, series, kernel drops); the admin server has
 			ad, err := metricsadapter.New(cfg)
 			if err != nil {
 				if fe, ok := errors.AsType[*metricsadapter.FileError](err); ok {
-					return cli.Usagef("mapping-config", "%v", fe)
+					flag := "mapping-config"
+					if fe.File == cfg.GraphiteMappingFile {
+						flag = "graphite-mapping-config"
+					}
+					return cli.Usagef(flag, "%v", fe)
 				}
 				return err
 			}
@@ -84,6 +90,9 @@ samples dropped by reason, series, kernel drops); the admin server has
 
 type maFlags struct {
 	udp, tcp, unixgram, mappingFile, metrics string
+	graphiteAddr, graphiteMapping            string
+	graphiteStrict                           bool
+	graphiteExpiry                           time.Duration
 	unixMode                                 uint32
 	readBuffer, sockets, maxSeries, cache    int
 	maxLine                                  int
@@ -103,6 +112,10 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 	fs.IntVar(&f.readBuffer, "read-buffer", listen.DefaultReadBuffer, "SO_RCVBUF of each UDP/unixgram socket in bytes (-1: the OS default, statsd_exporter's)")
 	fs.IntVar(&f.sockets, "udp-sockets", 0, "SO_REUSEPORT UDP sockets, each read by two goroutines (0: one per CPU)")
 	fs.StringVar(&f.mappingFile, "mapping-config", "", "statsd_exporter mapping YAML `FILE` (re-read on SIGHUP and change)")
+	fs.StringVar(&f.graphiteAddr, "graphite-addr", "", "Graphite plaintext over TCP and UDP on `HOST:PORT` (\"\": off; graphite_exporter uses :9109)")
+	fs.StringVar(&f.graphiteMapping, "graphite-mapping-config", "", "mapping YAML `FILE` for Graphite paths (the statsd_exporter format, as graphite_exporter)")
+	fs.BoolVar(&f.graphiteStrict, "graphite-mapping-strict-match", false, "drop Graphite paths no mapping matches")
+	fs.DurationVar(&f.graphiteExpiry, "graphite-sample-expiry", graphite.DefaultSampleExpiry, "hide a Graphite sample once its timestamp is this old")
 	fs.IntVar(&f.cache, "mapping-cache-size", metricsadapter.DefaultMappingCache, "statsd names whose mapping each reader caches")
 	fs.IntVar(&f.maxSeries, "max-series", metricsadapter.DefaultMaxSeries, "most series held; new ones beyond are dropped and counted (-1: no limit)")
 	fs.StringVar(&f.metrics, "metrics-addr", metricsadapter.DefaultMetricsAddr, "`HOST:PORT` serving /metrics (the adapted metrics and podkit's own)")
@@ -116,9 +129,17 @@ func (f *maFlags) config() (metricsadapter.Config, error) {
 		ReadBuffer: f.readBuffer, UDPSockets: f.sockets, MappingFile: f.mappingFile, MappingCache: f.cache,
 		MaxSeries: f.maxSeries, MetricsAddr: f.metrics, WatchInterval: f.watch,
 		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine},
+		GraphiteAddr: f.graphiteAddr, GraphiteMappingFile: f.graphiteMapping, GraphiteStrictMatch: f.graphiteStrict,
+		GraphiteSampleExpiry: f.graphiteExpiry,
 	}
-	if f.udp == "" && f.tcp == "" && f.unixgram == "" {
-		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr or --statsd-unixgram-path")
+	if f.udp == "" && f.tcp == "" && f.unixgram == "" && f.graphiteAddr == "" {
+		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr, --statsd-unixgram-path or --graphite-addr")
+	}
+	if f.graphiteExpiry <= 0 {
+		return cfg, cli.Usagef("graphite-sample-expiry", "must be > 0 (got %s)", f.graphiteExpiry)
+	}
+	if f.graphiteAddr == "" && (f.graphiteMapping != "" || f.graphiteStrict) {
+		return cfg, cli.Usagef("graphite-mapping-config", "needs --graphite-addr")
 	}
 	if f.metrics == "" {
 		return cfg, cli.Usagef("metrics-addr", "must not be empty")

@@ -3,6 +3,7 @@ package metricsadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/podkit/podkit/internal/reload"
+	"github.com/podkit/podkit/pkg/metrics-adapter/graphite"
 	"github.com/podkit/podkit/pkg/metrics-adapter/listen"
 	"github.com/podkit/podkit/pkg/metrics-adapter/mapping"
 	"github.com/podkit/podkit/pkg/metrics-adapter/series"
@@ -22,14 +24,17 @@ import (
 type Adapter struct {
 	cfg      Config
 	store    *series.Store
-	mapper   atomic.Pointer[mapping.Mapper]
-	file     *reload.File
+	mapper   atomic.Pointer[mapping.Mapper] // statsd's
+	gmapper  atomic.Pointer[mapping.Mapper] // graphite's; nil: none
+	file     *reload.File                   // statsd mapping; nil: none
+	gfile    *reload.File                   // graphite mapping; nil: none
 	reloader *reload.Reloader
 	stats    *stats
 	handler  http.Handler
 
 	mu       sync.Mutex // guards the listeners below until Run
-	statsdL  *listen.Listener
+	statsdL  *listen.Listener // nil: no statsd input
+	graphL   *listen.Listener // nil: no graphite input
 	httpL    net.Listener
 	serving  atomic.Bool
 	reloadMu sync.Mutex
@@ -45,27 +50,30 @@ func New(cfg Config) (*Adapter, error) {
 	if _, err := statsd.New(a.parserConfig()); err != nil {
 		return nil, err
 	}
-	mp := cfg.Mapping
-	if cfg.MappingFile != "" {
-		a.file = &reload.File{Path: cfg.MappingFile, Max: mapping.MaxConfigSize}
-		var err error
-		if mp, err = a.readMapping(); err != nil {
-			return nil, err
-		}
+	mp, err := readMapping(&a.file, cfg.MappingFile, cfg.Mapping)
+	if err != nil {
+		return nil, err
 	}
 	if mp == nil {
 		mp, _ = mapping.Parse(nil)
 	}
 	a.mapper.Store(mp)
 	a.stats.mappings.Store(int64(mp.Len()))
+	gmp, err := readMapping(&a.gfile, cfg.GraphiteMappingFile, cfg.GraphiteMapping)
+	if err != nil {
+		return nil, err
+	}
+	a.gmapper.Store(gmp)
 	store, err := series.New(series.Config{MaxSeries: cfg.MaxSeries, Registry: cfg.Registry})
 	if err != nil {
 		return nil, err
 	}
 	a.store = store
 	a.reloader = &reload.Reloader{Apply: a.Reload, Signals: cfg.Reload, Interval: cfg.WatchInterval, Logger: cfg.Logger}
-	if a.file != nil {
-		a.reloader.Files = []*reload.File{a.file}
+	for _, f := range []*reload.File{a.file, a.gfile} {
+		if f != nil {
+			a.reloader.Files = append(a.reloader.Files, f)
+		}
 	}
 	if err := a.reloader.Register(cfg.Registry); err != nil {
 		return nil, err
@@ -81,17 +89,27 @@ func (a *Adapter) parserConfig() statsd.Config {
 	return statsd.Config{DisabledTags: a.cfg.StatsdDisabledTags, Limits: a.cfg.StatsdLimits}
 }
 
-func (a *Adapter) readMapping() (*mapping.Mapper, error) {
-	data, err := a.file.Read()
+// readMapping reads a mapping file into *f (a new reload.File), or returns
+// the given mapper when there is no file.
+func readMapping(f **reload.File, path string, given *mapping.Mapper) (*mapping.Mapper, error) {
+	if path == "" {
+		return given, nil
+	}
+	*f = &reload.File{Path: path, Max: mapping.MaxConfigSize}
+	return parseMapping(*f)
+}
+
+func parseMapping(f *reload.File) (*mapping.Mapper, error) {
+	data, err := f.Read()
 	if err != nil {
 		if pe, ok := errors.AsType[*os.PathError](err); ok {
 			err = pe.Err
 		}
-		return nil, &FileError{File: a.file.Path, Err: err}
+		return nil, &FileError{File: f.Path, Err: err}
 	}
 	mp, err := mapping.Parse(data)
 	if err != nil {
-		return nil, &FileError{File: a.file.Path, Err: err}
+		return nil, &FileError{File: f.Path, Err: err}
 	}
 	return mp, nil
 }
@@ -119,47 +137,97 @@ func (a *Adapter) Handler() http.Handler { return a.handler }
 func (a *Adapter) Listen() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.statsdL != nil {
+	if a.statsdL != nil || a.graphL != nil {
 		return nil
 	}
-	l, err := listen.Listen(listen.Config{
-		UDPAddr:       a.cfg.StatsdUDPAddr,
-		TCPAddr:       a.cfg.StatsdTCPAddr,
-		UnixgramPath:  a.cfg.StatsdUnixgramPath,
-		UnixgramMode:  a.cfg.StatsdUnixgramMode,
-		Sockets:       a.cfg.UDPSockets,
-		ReadBuffer:    a.cfg.ReadBuffer,
-		MaxPacketSize: a.cfg.StatsdLimits.MaxPacketSize,
-		MaxLineLength: a.cfg.StatsdLimits.MaxLineLength,
-		NewHandler:    a.newStatsdHandler,
-	})
-	if err != nil {
+	var ls []*listen.Listener
+	fail := func(err error) error {
+		for _, l := range ls {
+			l.Close()
+		}
 		return err
+	}
+	if a.cfg.StatsdUDPAddr != "" || a.cfg.StatsdTCPAddr != "" || a.cfg.StatsdUnixgramPath != "" {
+		l, err := listen.Listen(listen.Config{
+			UDPAddr:       a.cfg.StatsdUDPAddr,
+			TCPAddr:       a.cfg.StatsdTCPAddr,
+			UnixgramPath:  a.cfg.StatsdUnixgramPath,
+			UnixgramMode:  a.cfg.StatsdUnixgramMode,
+			Sockets:       a.cfg.UDPSockets,
+			ReadBuffer:    a.cfg.ReadBuffer,
+			MaxPacketSize: a.cfg.StatsdLimits.MaxPacketSize,
+			MaxLineLength: a.cfg.StatsdLimits.MaxLineLength,
+			NewHandler:    a.newStatsdHandler,
+		})
+		if err != nil {
+			return err
+		}
+		ls = append(ls, l)
+		a.statsdL = l
+	}
+	if a.cfg.GraphiteAddr != "" {
+		// One UDP socket: Graphite senders are few and batch over TCP.
+		l, err := listen.Listen(listen.Config{
+			UDPAddr:       a.cfg.GraphiteAddr,
+			TCPAddr:       a.cfg.GraphiteAddr,
+			Sockets:       1,
+			ReadBuffer:    a.cfg.ReadBuffer,
+			MaxPacketSize: graphiteBatch,
+			MaxLineLength: graphite.DefaultMaxLineLength,
+			NewHandler:    a.newGraphiteHandler,
+		})
+		if err != nil {
+			a.statsdL = nil
+			return fail(fmt.Errorf("graphite: %w", err))
+		}
+		ls = append(ls, l)
+		a.graphL = l
 	}
 	if a.cfg.MetricsAddr != "" {
 		hl, err := net.Listen("tcp", a.cfg.MetricsAddr)
 		if err != nil {
-			l.Close()
-			return err
+			a.statsdL, a.graphL = nil, nil
+			return fail(err)
 		}
 		a.httpL = hl
 	}
-	a.statsdL = l
 	return nil
 }
 
-// Addrs are the bound addresses, for logs and tests: statsd UDP, statsd
-// TCP, metrics (nil when off).
-func (a *Adapter) Addrs() (udp, tcp, metrics net.Addr) {
+// listeners returns the bound input listeners.
+func (a *Adapter) listeners() []*listen.Listener {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var ls []*listen.Listener
+	for _, l := range []*listen.Listener{a.statsdL, a.graphL} {
+		if l != nil {
+			ls = append(ls, l)
+		}
+	}
+	return ls
+}
+
+// Addrs are the bound addresses, for logs and tests (nil when off).
+type Addrs struct {
+	StatsdUDP, StatsdTCP, Graphite, Metrics net.Addr
+}
+
+// Addrs returns the bound addresses; the graphite one is its TCP address
+// (UDP has the same port when it was given).
+func (a *Adapter) Addrs() Addrs {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ad Addrs
 	if a.statsdL != nil {
-		udp, tcp = a.statsdL.UDPAddr(), a.statsdL.TCPAddr()
+		ad.StatsdUDP, ad.StatsdTCP = a.statsdL.UDPAddr(), a.statsdL.TCPAddr()
+	}
+	if a.graphL != nil {
+		ad.Graphite = a.graphL.TCPAddr()
 	}
 	if a.httpL != nil {
-		metrics = a.httpL.Addr()
+		ad.Metrics = a.httpL.Addr()
 	}
-	return udp, tcp, metrics
+	return ad
 }
 
 // Ready is nil once the inputs are bound and /metrics is served.
@@ -177,22 +245,28 @@ func (a *Adapter) Run(ctx context.Context) error {
 		return err
 	}
 	log := a.cfg.Logger
-	for _, s := range a.statsdL.Sockets() {
-		log.Info("statsd listening", "network", s.Network, "addr", s.Addr, "rcvbuf", s.RcvBuf, "forced", s.Forced)
-	}
-	if t := a.statsdL.TCPAddr(); t != nil {
-		log.Info("statsd listening", "network", "tcp", "addr", t.String())
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Go(func() {
-		if err := a.statsdL.Run(ctx); err != nil {
-			errc <- err
-			cancel()
+	errc := make(chan error, 4)
+	for _, l := range a.listeners() {
+		in := "statsd"
+		if l == a.graphL {
+			in = "graphite"
 		}
-	})
+		for _, s := range l.Sockets() {
+			log.Info("listening", "input", in, "network", s.Network, "addr", s.Addr, "rcvbuf", s.RcvBuf, "forced", s.Forced)
+		}
+		if t := l.TCPAddr(); t != nil {
+			log.Info("listening", "input", in, "network", "tcp", "addr", t.String())
+		}
+		wg.Go(func() {
+			if err := l.Run(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
 	wg.Go(func() { a.store.Run(ctx, time.Second) })
 	wg.Go(func() { a.reloader.Run(ctx) })
 	if a.httpL != nil {
@@ -216,7 +290,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.serving.Store(true)
 	<-ctx.Done()
 	a.serving.Store(false)
-	a.statsdL.Close()
+	for _, l := range a.listeners() {
+		l.Close()
+	}
 	wg.Wait()
 	select {
 	case err := <-errc:
@@ -232,14 +308,25 @@ func (a *Adapter) Run(ctx context.Context) error {
 func (a *Adapter) Reload() error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	if a.file == nil {
-		return nil // nothing to re-read: the mapping came with the Config
+	var mp, gmp *mapping.Mapper
+	var err error
+	if a.file != nil {
+		if mp, err = parseMapping(a.file); err != nil {
+			return err
+		}
 	}
-	mp, err := a.readMapping()
-	if err != nil {
-		return err
+	if a.gfile != nil {
+		if gmp, err = parseMapping(a.gfile); err != nil {
+			return err
+		}
 	}
-	a.mapper.Store(mp)
-	a.stats.mappings.Store(int64(mp.Len()))
+	// Both files parsed: apply them together.
+	if mp != nil {
+		a.mapper.Store(mp)
+		a.stats.mappings.Store(int64(mp.Len()))
+	}
+	if gmp != nil {
+		a.gmapper.Store(gmp)
+	}
 	return nil
 }

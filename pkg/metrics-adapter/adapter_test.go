@@ -33,20 +33,20 @@ func start(t *testing.T, cfg Config) (*Adapter, *statsdtest.Exporter) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Listen(); err != nil {
-		t.Fatal(err)
-	}
+	return a, run(t, a)
+}
+
+// runAdapter starts a.Run and returns what stops it and checks its result.
+func runAdapter(t *testing.T, a *Adapter) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
+	return func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run: %v", err)
 		}
-	})
-	udp, tcp, metrics := a.Addrs()
-	return a, &statsdtest.Exporter{UDPAddr: udp.String(), TCPAddr: tcp.String(), URL: "http://" + metrics.String()}
+	}
 }
 
 // families parses an exposition, without the exporters' own metrics.

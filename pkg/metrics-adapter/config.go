@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podkit/podkit/pkg/metrics-adapter/graphite"
 	"github.com/podkit/podkit/pkg/metrics-adapter/mapping"
 	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
 )
@@ -53,6 +54,19 @@ type Config struct {
 	// DefaultMappingCache.
 	MappingCache int
 
+	// GraphiteAddr takes Graphite plaintext over TCP and UDP ("": off).
+	GraphiteAddr string
+	// GraphiteMappingFile is the mapping for Graphite paths (the same
+	// format, graphite_exporter's --graphite.mapping-config); "":
+	// GraphiteMapping, or none.
+	GraphiteMappingFile string
+	GraphiteMapping     *mapping.Mapper
+	// GraphiteStrictMatch drops paths no mapping matches.
+	GraphiteStrictMatch bool
+	// GraphiteSampleExpiry hides a Graphite sample once its timestamp is
+	// this old; 0: graphite.DefaultSampleExpiry (5m).
+	GraphiteSampleExpiry time.Duration
+
 	// MaxSeries caps the series held; a sample that would create one more
 	// is dropped and counted, existing series keep updating. 0:
 	// DefaultMaxSeries; < 0: no limit.
@@ -75,8 +89,14 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" {
-		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address")
+	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" && c.GraphiteAddr == "" {
+		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address, or a graphite address")
+	}
+	if c.GraphiteSampleExpiry < 0 {
+		return fmt.Errorf("metrics-adapter: graphite sample expiry must be > 0 (got %s)", c.GraphiteSampleExpiry)
+	}
+	if c.GraphiteSampleExpiry == 0 {
+		c.GraphiteSampleExpiry = graphite.DefaultSampleExpiry
 	}
 	if c.MappingCache < 0 {
 		return fmt.Errorf("metrics-adapter: mapping cache must be >= 0 (got %d)", c.MappingCache)

@@ -33,9 +33,9 @@ func FuzzPacket(f *testing.F) {
 	}
 	handle := a.newStatsdHandler()
 	f.Fuzz(func(t *testing.T, packet []byte) {
-		before := a.stats.lines.Load()
+		before := a.stats.lines[inStatsd].Load()
 		handle(packet)
-		if got, want := a.stats.lines.Load()-before, uint64(bytes.Count(packet, []byte("\n"))+1); len(packet) <= 65535 && got != want {
+		if got, want := a.stats.lines[inStatsd].Load()-before, uint64(bytes.Count(packet, []byte("\n"))+1); len(packet) <= 65535 && got != want {
 			t.Fatalf("%d lines counted, want %d", got, want)
 		}
 		for _, f := range []series.Format{series.FormatText, series.FormatOpenMetrics} {

@@ -42,7 +42,7 @@ func (a *Adapter) newStatsdHandler() listen.Handler {
 	p, _ := statsd.New(a.parserConfig()) // checked in New
 	s := &statsdSink{a: a, p: p, cache: make(map[string]*mapped)}
 	return func(packet []byte) {
-		s.n.lines += uint64(s.p.Parse(packet, s))
+		s.n.lines[inStatsd] += uint64(s.p.Parse(packet, s))
 		a.stats.add(&s.n)
 	}
 }
@@ -66,7 +66,7 @@ func (s *statsdSink) Event(e *statsd.Event) {
 		s.n.dropped[m.drop]++
 		return
 	}
-	s.n.samples[e.Type]++
+	s.n.samples[inStatsd][e.Type]++
 	// Tags first, then the mapping's labels, which win unless honor_labels
 	// (statsd_exporter's order). The strings alias the packet: the store
 	// copies what it keeps.
@@ -107,14 +107,14 @@ next:
 		err = st.Observe(m.name, ls, m.obs, v, e.Repeat, &m.opts)
 	}
 	if err != nil {
-		s.n.samples[e.Type]--
+		s.n.samples[inStatsd][e.Type]--
 		s.n.dropped[storeReason(err)]++
 	}
 }
 
 // Error implements statsd.Handler.
 func (s *statsdSink) Error(r statsd.Reason, _ []byte) {
-	s.n.errors[r]++
+	s.n.errors[inStatsd][r]++
 }
 
 // lookup returns the cached mapping of e's name and type class, computing
