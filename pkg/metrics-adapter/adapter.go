@@ -32,7 +32,7 @@ type Adapter struct {
 	stats    *stats
 	handler  http.Handler
 
-	mu       sync.Mutex // guards the listeners below until Run
+	mu       sync.Mutex       // guards the listeners below until Run
 	statsdL  *listen.Listener // nil: no statsd input
 	graphL   *listen.Listener // nil: no graphite input
 	httpL    net.Listener
