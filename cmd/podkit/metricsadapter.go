@@ -33,6 +33,9 @@ OpenMetrics. --mapping-config takes statsd_exporter's mapping YAML as it is;
 the file is re-read on SIGHUP and when it changes, and a bad file is rejected
 while the running mapping stays. --graphite-addr takes Graphite plaintext
 (TCP and UDP) as graphite_exporter does, with its own mapping file.
+--scrape NAME=URL adds an app's own endpoint: Prometheus text renamed and
+relabelled, or JSON read with json_exporter's metrics syntax (Jolokia's JSON
+for JMX), per --scrape-config.
 
 Malformed lines are counted and skipped; the rest of the packet is kept. New
 series beyond --max-series are dropped and counted while existing ones keep
@@ -65,11 +68,7 @@ samples dropped by reason, series, kernel drops); the admin server has
 			ad, err := metricsadapter.New(cfg)
 			if err != nil {
 				if fe, ok := errors.AsType[*metricsadapter.FileError](err); ok {
-					flag := "mapping-config"
-					if fe.File == cfg.GraphiteMappingFile {
-						flag = "graphite-mapping-config"
-					}
-					return cli.Usagef(flag, "%v", fe)
+					return cli.Usagef(fileFlag(cfg, fe), "%v", fe)
 				}
 				return err
 			}
@@ -91,6 +90,8 @@ samples dropped by reason, series, kernel drops); the admin server has
 type maFlags struct {
 	udp, tcp, unixgram, mappingFile, metrics string
 	graphiteAddr, graphiteMapping            string
+	scrapeFile                               string
+	scrapes                                  []string
 	graphiteStrict                           bool
 	graphiteExpiry                           time.Duration
 	unixMode                                 uint32
@@ -116,6 +117,8 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.graphiteMapping, "graphite-mapping-config", "", "mapping YAML `FILE` for Graphite paths (the statsd_exporter format, as graphite_exporter)")
 	fs.BoolVar(&f.graphiteStrict, "graphite-mapping-strict-match", false, "drop Graphite paths no mapping matches")
 	fs.DurationVar(&f.graphiteExpiry, "graphite-sample-expiry", graphite.DefaultSampleExpiry, "hide a Graphite sample once its timestamp is this old")
+	fs.StringArrayVar(&f.scrapes, "scrape", nil, "`NAME=URL`: scrape the app's Prometheus endpoint (or, with a --scrape-config section NAME, its JSON) into /metrics (repeat)")
+	fs.StringVar(&f.scrapeFile, "scrape-config", "", "scrape YAML `FILE`: per NAME its format, json_exporter metrics or metric_relabel_configs, interval")
 	fs.IntVar(&f.cache, "mapping-cache-size", metricsadapter.DefaultMappingCache, "statsd names whose mapping each reader caches")
 	fs.IntVar(&f.maxSeries, "max-series", metricsadapter.DefaultMaxSeries, "most series held; new ones beyond are dropped and counted (-1: no limit)")
 	fs.StringVar(&f.metrics, "metrics-addr", metricsadapter.DefaultMetricsAddr, "`HOST:PORT` serving /metrics (the adapted metrics and podkit's own)")
@@ -130,10 +133,10 @@ func (f *maFlags) config() (metricsadapter.Config, error) {
 		MaxSeries: f.maxSeries, MetricsAddr: f.metrics, WatchInterval: f.watch,
 		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine},
 		GraphiteAddr: f.graphiteAddr, GraphiteMappingFile: f.graphiteMapping, GraphiteStrictMatch: f.graphiteStrict,
-		GraphiteSampleExpiry: f.graphiteExpiry,
+		GraphiteSampleExpiry: f.graphiteExpiry, ScrapeFile: f.scrapeFile, Scrapes: f.scrapes,
 	}
-	if f.udp == "" && f.tcp == "" && f.unixgram == "" && f.graphiteAddr == "" {
-		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr, --statsd-unixgram-path or --graphite-addr")
+	if f.udp == "" && f.tcp == "" && f.unixgram == "" && f.graphiteAddr == "" && f.scrapeFile == "" && len(f.scrapes) == 0 {
+		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr, --statsd-unixgram-path, --graphite-addr or --scrape")
 	}
 	if f.graphiteExpiry <= 0 {
 		return cfg, cli.Usagef("graphite-sample-expiry", "must be > 0 (got %s)", f.graphiteExpiry)
@@ -172,4 +175,18 @@ func (f *maFlags) config() (metricsadapter.Config, error) {
 		cfg.StatsdDisabledTags &^= d
 	}
 	return cfg, nil
+}
+
+// fileFlag names the flag behind a rejected file (no file: a --scrape value).
+func fileFlag(cfg metricsadapter.Config, fe *metricsadapter.FileError) string {
+	switch fe.File {
+	case "":
+		return "scrape"
+	case cfg.MappingFile:
+		return "mapping-config"
+	case cfg.GraphiteMappingFile:
+		return "graphite-mapping-config"
+	default:
+		return "scrape-config"
+	}
 }

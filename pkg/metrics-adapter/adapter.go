@@ -15,6 +15,7 @@ import (
 	"github.com/podkit/podkit/pkg/metrics-adapter/graphite"
 	"github.com/podkit/podkit/pkg/metrics-adapter/listen"
 	"github.com/podkit/podkit/pkg/metrics-adapter/mapping"
+	"github.com/podkit/podkit/pkg/metrics-adapter/scrape"
 	"github.com/podkit/podkit/pkg/metrics-adapter/series"
 	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
 )
@@ -28,6 +29,8 @@ type Adapter struct {
 	gmapper  atomic.Pointer[mapping.Mapper] // graphite's; nil: none
 	file     *reload.File                   // statsd mapping; nil: none
 	gfile    *reload.File                   // graphite mapping; nil: none
+	sfile    *reload.File                   // scrape config; nil: none
+	scraper  *scrape.Scraper                // nil: no scrapes
 	reloader *reload.Reloader
 	stats    *stats
 	handler  http.Handler
@@ -64,13 +67,25 @@ func New(cfg Config) (*Adapter, error) {
 		return nil, err
 	}
 	a.gmapper.Store(gmp)
+	if cfg.ScrapeFile != "" || len(cfg.Scrapes) > 0 {
+		if cfg.ScrapeFile != "" {
+			a.sfile = &reload.File{Path: cfg.ScrapeFile, Max: scrape.MaxConfigSize}
+		}
+		sc, err := a.scrapeConfig()
+		if err != nil {
+			return nil, err
+		}
+		if a.scraper, err = scrape.New(sc, scrape.Options{Logger: cfg.Logger, Registry: cfg.Registry}); err != nil {
+			return nil, &FileError{File: cfg.ScrapeFile, Err: err}
+		}
+	}
 	store, err := series.New(series.Config{MaxSeries: cfg.MaxSeries, Registry: cfg.Registry})
 	if err != nil {
 		return nil, err
 	}
 	a.store = store
 	a.reloader = &reload.Reloader{Apply: a.Reload, Signals: cfg.Reload, Interval: cfg.WatchInterval, Logger: cfg.Logger}
-	for _, f := range []*reload.File{a.file, a.gfile} {
+	for _, f := range []*reload.File{a.file, a.gfile, a.sfile} {
 		if f != nil {
 			a.reloader.Files = append(a.reloader.Files, f)
 		}
@@ -81,7 +96,11 @@ func New(cfg Config) (*Adapter, error) {
 	if err := cfg.Registry.Register(collector{a}); err != nil {
 		return nil, err
 	}
-	a.handler = store.Handler(cfg.Registry)
+	if a.scraper != nil {
+		a.handler = store.Handler(a.scraper, cfg.Registry)
+	} else {
+		a.handler = store.Handler(cfg.Registry)
+	}
 	return a, nil
 }
 
@@ -114,13 +133,39 @@ func parseMapping(f *reload.File) (*mapping.Mapper, error) {
 	return mp, nil
 }
 
+// scrapeConfig reads the scrape file (if any) and merges the flags.
+func (a *Adapter) scrapeConfig() (*scrape.Config, error) {
+	sc := &scrape.Config{}
+	if a.sfile != nil {
+		data, err := a.sfile.Read()
+		if err != nil {
+			if pe, ok := errors.AsType[*os.PathError](err); ok {
+				err = pe.Err
+			}
+			return nil, &FileError{File: a.sfile.Path, Err: err}
+		}
+		if sc, err = scrape.ParseConfig(data); err != nil {
+			return nil, &FileError{File: a.sfile.Path, Err: err}
+		}
+	}
+	if err := sc.AddFlags(a.cfg.Scrapes); err != nil {
+		return nil, &FileError{File: a.cfg.ScrapeFile, Err: err}
+	}
+	return sc, nil
+}
+
 // FileError is a configuration file that was rejected.
 type FileError struct {
 	File string
 	Err  error
 }
 
-func (e *FileError) Error() string { return e.File + ": " + e.Err.Error() }
+func (e *FileError) Error() string {
+	if e.File == "" {
+		return e.Err.Error()
+	}
+	return e.File + ": " + e.Err.Error()
+}
 func (e *FileError) Unwrap() error { return e.Err }
 
 // Name implements the daemon component interface.
@@ -268,6 +313,14 @@ func (a *Adapter) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { a.store.Run(ctx, time.Second) })
+	if a.scraper != nil {
+		wg.Go(func() {
+			if err := a.scraper.Run(ctx); err != nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
 	wg.Go(func() { a.reloader.Run(ctx) })
 	if a.httpL != nil {
 		mux := http.NewServeMux()
@@ -320,7 +373,17 @@ func (a *Adapter) Reload() error {
 			return err
 		}
 	}
-	// Both files parsed: apply them together.
+	// Every file parsed: apply them together; the scraper checks its
+	// configuration before it changes anything.
+	if a.sfile != nil {
+		sc, err := a.scrapeConfig()
+		if err != nil {
+			return err
+		}
+		if err := a.scraper.Reload(sc); err != nil {
+			return &FileError{File: a.sfile.Path, Err: err}
+		}
+	}
 	if mp != nil {
 		a.mapper.Store(mp)
 		a.stats.mappings.Store(int64(mp.Len()))

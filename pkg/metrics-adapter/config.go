@@ -67,6 +67,12 @@ type Config struct {
 	// this old; 0: graphite.DefaultSampleExpiry (5m).
 	GraphiteSampleExpiry time.Duration
 
+	// ScrapeFile lists the endpoints to scrape (see package scrape);
+	// Scrapes are `NAME=URL` values merged into it (--scrape). Either
+	// alone works; re-read on Reload.
+	ScrapeFile string
+	Scrapes    []string
+
 	// MaxSeries caps the series held; a sample that would create one more
 	// is dropped and counted, existing series keep updating. 0:
 	// DefaultMaxSeries; < 0: no limit.
@@ -89,8 +95,9 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" && c.GraphiteAddr == "" {
-		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address, or a graphite address")
+	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" && c.GraphiteAddr == "" &&
+		c.ScrapeFile == "" && len(c.Scrapes) == 0 {
+		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address, a graphite address or a scrape")
 	}
 	if c.GraphiteSampleExpiry < 0 {
 		return fmt.Errorf("metrics-adapter: graphite sample expiry must be > 0 (got %s)", c.GraphiteSampleExpiry)
