@@ -24,6 +24,9 @@ GET /healthz  200 ok (what podkit probe checks)
 GET /work     does 0-50 ms of "work"
 GET /cache/K  the same work, cached under K for 60 s in memcache, through
               podkit memcache-proxy on 127.0.0.1 (a miss works, a hit does not)
+
+Every request but /healthz is counted and timed in statsd, which podkit
+metrics-adapter serves as Prometheus metrics.
 `
 
 func runApp(ctx context.Context, args []string, stderr io.Writer) int {
@@ -31,6 +34,7 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	cacheAddr := fs.String("memcache", "", "memcache address (podkit memcache-proxy); empty: no cache")
+	statsdAddr := fs.String("statsd", "", "statsd UDP address (podkit metrics-adapter); empty: no metrics")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,7 +52,9 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	})
 	c := &cache{addr: *cacheAddr, log: log}
 	mux.HandleFunc("GET /cache/{key}", c.serve)
-	srv := &http.Server{Addr: *addr, Handler: logRequests(log, mux), ReadHeaderTimeout: 5 * time.Second}
+	st := newStatsd(*statsdAddr, log)
+	defer st.Close()
+	srv := &http.Server{Addr: *addr, Handler: logRequests(log, st.count(mux)), ReadHeaderTimeout: 5 * time.Second}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()

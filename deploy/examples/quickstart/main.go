@@ -45,6 +45,7 @@ type config struct {
 	runAdmin    string
 	healthAdmin string
 	mc          memcacheConfig
+	metrics     metricsConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -89,6 +90,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if err := cfg.resolve(); err != nil {
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
+	}
+	if err := cfg.resolveMetrics(); err != nil {
 		fmt.Fprintln(stderr, "quickstart:", err)
 		return 1
 	}
@@ -139,6 +144,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	if ok && ctx.Err() == nil {
 		ok = showProbe(ctx, cfg, con)
+		ok = showMetrics(ctx, cfg, con) && ok
 		if cfg.mc.bin != "" {
 			ok = showMemcache(ctx, cfg, con) && ok
 		}

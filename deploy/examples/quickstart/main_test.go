@@ -154,7 +154,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	for _, want := range []string{
-		"CONTAINER       PID",
+		"CONTAINER        PID",
 		"curl http://" + app + "/work",
 		"curl http://" + app + "/cache/hello",
 		"curl http://" + admin + "/checks",
@@ -172,6 +172,10 @@ func TestDemo(t *testing.T) {
 		"==> memcached-1: exit 0",
 		"==> memcached-2: exit 0",
 		"==> memcache-proxy: exit 0",
+		"==> metrics: 2 requests to the app, sent as statsd, scraped from http://127.0.0.1:",
+		`      http_requests_total{code="200",route="work"} 2`,
+		`      http_request_duration_seconds_count{route="work"} 2`,
+		"==> metrics-adapter: exit 0",
 		"==> app: exit 0",
 		"==> health: exit 0",
 	} {
@@ -183,7 +187,7 @@ func TestDemo(t *testing.T) {
 		t.Error("memcache-proxy skipped although memcached was given")
 	}
 	// Prefixed child logs, aligned on the longest name.
-	for _, name := range []string{"app", "health", "memcache-proxy"} {
+	for _, name := range []string{"app", "health", "memcache-proxy", "metrics-adapter"} {
 		if !regexp.MustCompile(`(?m)^` + name + ` +\| time=`).MatchString(out) {
 			t.Errorf("no log line prefixed %q", name)
 		}
@@ -224,8 +228,8 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out, "curl -s "+strings.TrimSuffix(proxy.url, "/")+"/metrics | grep podkit_memcache_proxy") {
 		t.Errorf("no metrics example for the proxy's admin at %s", proxy.url)
 	}
-	if len(rows) != 5 {
-		t.Errorf("table has %d rows, want 5: %v", len(rows), rows)
+	if len(rows) != 6 {
+		t.Errorf("table has %d rows, want 6: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)
@@ -252,8 +256,8 @@ func TestDemoWithoutMemcached(t *testing.T) {
 		}
 	}
 	rows := tableRows(t, out)
-	if len(rows) != 2 {
-		t.Errorf("table has %d rows, want app and health: %v", len(rows), rows)
+	if len(rows) != 3 {
+		t.Errorf("table has %d rows, want metrics-adapter, app and health: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)
@@ -333,7 +337,7 @@ func TestStartupFailure(t *testing.T) {
 	if strings.Contains(out, "starting app") {
 		t.Error("the app was started after memcache-proxy failed")
 	}
-	for _, want := range []string{"memcache-proxy | boom", "==> memcache-proxy: exit 1",
+	for _, want := range []string{"memcache-proxy  | boom", "==> memcache-proxy: exit 1",
 		"==> memcached-1: exit 0", "==> memcached-2: exit 0", "==> removed "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)

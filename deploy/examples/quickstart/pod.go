@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"syscall"
 	"time"
 )
@@ -14,10 +15,11 @@ import (
 type container struct {
 	name      string
 	argv      []string
-	addr      string // where it serves: its main or admin page, or memcache
-	addrFlag  string // the runner flag that moves addr, for error messages
-	readyPath string // GET addr+readyPath answers 200 once it is ready; "": addr is memcache, ready once it answers version
-	also      []port // more addresses it listens on
+	addr      string            // where it serves: its main or admin page, or memcache
+	addrFlag  string            // the runner flag that moves addr, for error messages
+	readyPath string            // GET addr+readyPath answers 200 once it is ready; "": addr is memcache, ready once it answers version
+	also      []port            // more addresses it listens on
+	files     map[string]string // written into the pod volume before it starts, like a mounted ConfigMap
 	try       []string
 	// external: a server outside the pod (in Kubernetes, a memcached of a
 	// StatefulSet). It does not share the pod's volume, and it runs as
@@ -45,14 +47,16 @@ func pod(cfg config) []container {
 	appArgv := []string{cfg.podkit, "run", "--admin-addr", run, "--log-format", "text", appCheck,
 		"--", cfg.self, appMode, "-addr", app}
 	appTry := []string{"curl http://" + app + "/work"}
+	// Sidecars first, as the kubelet starts native sidecars before the
+	// app: the app's first statsd line and first request find them.
 	var specs []container
 	if cfg.mc.bin != "" {
-		// Sidecars first, as the kubelet starts native sidecars before
-		// the app: the app's first request finds its cache.
-		specs = memcacheContainers(cfg)
+		specs = append(specs, memcacheContainers(cfg)...)
 		appArgv = append(appArgv, "-memcache", cfg.mc.listen)
 		appTry = append(appTry, "curl http://"+app+"/cache/hello   # twice: a miss, then a hit")
 	}
+	specs = append(specs, metricsContainer(cfg))
+	appArgv = append(appArgv, "-statsd", cfg.metrics.statsd)
 	return append(specs, []container{
 		{
 			// The app runs under `podkit run`, as its init: the pod's
@@ -105,6 +109,11 @@ func start(s container, dir string, con *console, exits chan<- *child) (*child, 
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	// Like a mounted emptyDir: relative paths of every container meet here.
 	cmd.Dir = dir
+	for name, text := range s.files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
 	w := con.prefixed(s.name)
 	cmd.Stdout, cmd.Stderr = w, w // one pipe, so the two streams keep their order
 	cmd.SysProcAttr = sysProcAttr()
