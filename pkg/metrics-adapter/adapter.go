@@ -33,6 +33,7 @@ type Adapter struct {
 	scraper  *scrape.Scraper                // nil: no scrapes
 	reloader *reload.Reloader
 	stats    *stats
+	cached   atomic.Int64 // mapping cache entries of all statsd readers
 	handler  http.Handler
 
 	mu       sync.Mutex       // guards the listeners below until Run

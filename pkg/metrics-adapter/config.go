@@ -21,9 +21,10 @@ const (
 	// DefaultMaxSeries bounds the store: about 160 bytes per counter series,
 	// so the default costs at most ~80 MB of counters.
 	DefaultMaxSeries = 500_000
-	// DefaultMappingCache is the number of statsd names whose mapping each
-	// reader remembers (statsd_exporter's --statsd.cache-size is 1000).
-	DefaultMappingCache = 10_000
+	// DefaultMappingCache is the number of statsd names whose mapping the
+	// readers remember, all together (statsd_exporter's
+	// --statsd.cache-size is 1000): a few MB at most.
+	DefaultMappingCache = 20_000
 )
 
 // Config configures an Adapter. Inputs with an empty address are off.
@@ -50,8 +51,8 @@ type Config struct {
 	// Mapping is a compiled mapping for library use; ignored with
 	// MappingFile.
 	Mapping *mapping.Mapper
-	// MappingCache is the per-reader cache of mapping results; 0:
-	// DefaultMappingCache.
+	// MappingCache bounds the mapping results cached by all readers
+	// together; 0: DefaultMappingCache.
 	MappingCache int
 
 	// GraphiteAddr takes Graphite plaintext over TCP and UDP ("": off).

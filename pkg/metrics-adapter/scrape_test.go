@@ -56,7 +56,9 @@ func TestScrapeIntoMetrics(t *testing.T) {
 	}
 	pk := run(t, a)
 	pk.Send(t, "statsd.side:1|c")
-	waitFor(t, func() bool { return metricValue(t, pk, "jvm_heap_used_bytes", `{mbean="java.lang:type=Memory"}`) == 1234 })
+	waitFor(t, func() bool {
+		return metricValue(t, pk, "jvm_heap_used_bytes", `{mbean="java.lang:type=Memory"}`) == 1234
+	})
 	for _, c := range []struct {
 		name, labels string
 		want         float64

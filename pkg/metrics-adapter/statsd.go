@@ -2,6 +2,8 @@ package metricsadapter
 
 import (
 	"errors"
+	"runtime"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -12,15 +14,17 @@ import (
 )
 
 // statsdSink turns one reader's statsd events into store updates. Each
-// listener goroutine has its own, so nothing here is shared or locked:
-// mapping results are cached per reader (matching a regex per line would
-// cost more than the rest), and counts go to the shared stats once per
-// packet.
+// listener goroutine and TCP connection has its own, so nothing here is
+// locked: mapping results are cached per reader (matching a regex per line
+// would cost more than the rest; a shared cache's lock would cost a third
+// of a line's time), and counts go to the shared stats once per packet.
+// The caches of all readers share one bound, Config.MappingCache entries.
 type statsdSink struct {
 	a      *Adapter
 	p      *statsd.Parser
 	mapper *mapping.Mapper // the cache's
 	cache  map[string]*mapped
+	used   *atomic.Int64 // len(cache), given back to the budget when the sink is collected
 	key    []byte
 	labels []series.Label
 	n      counts
@@ -40,7 +44,9 @@ type mapped struct {
 
 func (a *Adapter) newStatsdHandler() listen.Handler {
 	p, _ := statsd.New(a.parserConfig()) // checked in New
-	s := &statsdSink{a: a, p: p, cache: make(map[string]*mapped)}
+	s := &statsdSink{a: a, p: p, cache: make(map[string]*mapped), used: new(atomic.Int64)}
+	// A TCP connection's sink dies with it: its entries leave the budget.
+	runtime.AddCleanup(s, func(used *atomic.Int64) { a.cached.Add(-used.Load()) }, s.used)
 	return func(packet []byte) {
 		s.n.lines[inStatsd] += uint64(s.p.Parse(packet, s))
 		a.stats.add(&s.n)
@@ -118,13 +124,13 @@ func (s *statsdSink) Error(r statsd.Reason, _ []byte) {
 }
 
 // lookup returns the cached mapping of e's name and type class, computing
-// it on a miss. The cache is emptied when the mapping is reloaded, and one
-// entry is evicted when it is full (names beyond its size keep working, at
-// the cost of a match per line).
+// it on a miss. The cache is emptied when the mapping is reloaded. When the
+// budget is spent a miss replaces one of this reader's entries; a reader
+// with none resolves every line (slower, never wrong).
 func (s *statsdSink) lookup(e *statsd.Event) *mapped {
 	mp := s.a.mapper.Load()
 	if mp != s.mapper {
-		clear(s.cache)
+		s.forget()
 		s.mapper = mp
 	}
 	class := classes[e.Type]
@@ -133,14 +139,25 @@ func (s *statsdSink) lookup(e *statsd.Event) *mapped {
 		return m
 	}
 	m := resolve(mp, string(e.Name), class)
-	if len(s.cache) >= s.a.cfg.MappingCache {
+	if s.a.cached.Load() >= int64(s.a.cfg.MappingCache) {
+		if len(s.cache) == 0 {
+			return m
+		}
 		for k := range s.cache {
 			delete(s.cache, k)
 			break
 		}
+	} else {
+		s.a.cached.Add(1)
+		s.used.Add(1)
 	}
 	s.cache[string(s.key)] = m
 	return m
+}
+
+func (s *statsdSink) forget() {
+	clear(s.cache)
+	s.a.cached.Add(-s.used.Swap(0))
 }
 
 func resolve(mp *mapping.Mapper, name string, class mapping.MetricType) *mapped {
