@@ -119,7 +119,7 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.graphiteExpiry, "graphite-sample-expiry", graphite.DefaultSampleExpiry, "hide a Graphite sample once its timestamp is this old")
 	fs.StringArrayVar(&f.scrapes, "scrape", nil, "`NAME=URL`: scrape the app's Prometheus endpoint (or, with a --scrape-config section NAME, its JSON) into /metrics (repeat)")
 	fs.StringVar(&f.scrapeFile, "scrape-config", "", "scrape YAML `FILE`: per NAME its format, json_exporter metrics or metric_relabel_configs, interval")
-	fs.IntVar(&f.cache, "mapping-cache-size", metricsadapter.DefaultMappingCache, "statsd names whose mapping each reader caches")
+	fs.IntVar(&f.cache, "mapping-cache-size", metricsadapter.DefaultMappingCache, "statsd names whose mapping the readers cache, all together")
 	fs.IntVar(&f.maxSeries, "max-series", metricsadapter.DefaultMaxSeries, "most series held; new ones beyond are dropped and counted (-1: no limit)")
 	fs.StringVar(&f.metrics, "metrics-addr", metricsadapter.DefaultMetricsAddr, "`HOST:PORT` serving /metrics (the adapted metrics and podkit's own)")
 	fs.DurationVar(&f.watch, "config-watch-interval", reload.DefaultInterval, "check --mapping-config for changes this often (negative: only on SIGHUP)")
