@@ -9,9 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,18 +32,7 @@ type Exporter struct {
 // Binary finds graphite_exporter on PATH or in $(go env GOPATH)/bin.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("graphite_exporter"); err == nil {
-		return p
-	}
-	gopath, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "graphite_exporter")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("graphite_exporter is required (make deps, or go install " + Module + ")")
-	return ""
+	return proctest.GoTool(t, "graphite_exporter", Module)
 }
 
 // Start runs graphite_exporter with the mapping file (none for "") and
@@ -55,35 +41,19 @@ func Binary(t testing.TB) string {
 // both TCP and UDP); it tries again if one was taken in between.
 func Start(t testing.TB, mapping string, extra ...string) *Exporter {
 	t.Helper()
-	bin := Binary(t)
-	var stderr string
-	for range 5 {
-		e := &Exporter{Addr: proctest.FreeAddr(t)}
+	e := &Exporter{}
+	p := proctest.StartServer(t, Binary(t), func() []string {
+		e.Addr = proctest.FreeAddr(t)
 		web := proctest.FreeAddr(t)
 		e.URL = "http://" + web
 		args := []string{"--graphite.listen-address=" + e.Addr, "--web.listen-address=" + web}
 		if mapping != "" {
 			args = append(args, "--graphite.mapping-config="+mapping)
 		}
-		p := proctest.Start(t, bin, append(args, extra...)...)
-		if p.WaitUntil(func() bool { return metricsUp(e.URL + "/metrics") }) {
-			e.Pid = p.Pid
-			return e
-		}
-		p.Stop()
-		stderr = p.Stderr.String()
-	}
-	t.Fatalf("graphite_exporter did not start: %s", stderr)
-	return nil
-}
-
-func metricsUp(url string) bool {
-	resp, err := http.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+		return append(args, extra...)
+	}, func() bool { return proctest.HTTPOK(e.URL + "/metrics") })
+	e.Pid = p.Pid
+	return e
 }
 
 // Sentinel is the gauge Send writes after the caller's lines, with the

@@ -7,9 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,21 +25,13 @@ type Exporter struct {
 	sent int // Sends so far: the sentinel's expected value
 }
 
+// Module is what scripts/deps.sh installs.
+const Module = "github.com/prometheus/statsd_exporter@v0.31.0"
+
 // Binary finds statsd_exporter on PATH or in $(go env GOPATH)/bin.
 func Binary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("statsd_exporter"); err == nil {
-		return p
-	}
-	gopath, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "statsd_exporter")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("statsd_exporter is required (make deps, or go install github.com/prometheus/statsd_exporter@v0.31.0)")
-	return ""
+	return proctest.GoTool(t, "statsd_exporter", Module)
 }
 
 // Start runs statsd_exporter with the mapping file (none for "") and extra
@@ -51,35 +40,19 @@ func Binary(t testing.TB) string {
 // was taken in between.
 func Start(t testing.TB, mapping string, extra ...string) *Exporter {
 	t.Helper()
-	bin := Binary(t)
-	var stderr string
-	for range 5 {
-		e := &Exporter{UDPAddr: proctest.FreeAddr(t), TCPAddr: proctest.FreeAddr(t)}
+	e := &Exporter{}
+	p := proctest.StartServer(t, Binary(t), func() []string {
+		e.UDPAddr, e.TCPAddr = proctest.FreeAddr(t), proctest.FreeAddr(t)
 		web := proctest.FreeAddr(t)
 		e.URL = "http://" + web
 		args := []string{"--statsd.listen-udp=" + e.UDPAddr, "--statsd.listen-tcp=" + e.TCPAddr, "--web.listen-address=" + web}
 		if mapping != "" {
 			args = append(args, "--statsd.mapping-config="+mapping)
 		}
-		p := proctest.Start(t, bin, append(args, extra...)...)
-		if p.WaitUntil(func() bool { return metricsUp(e.URL + "/metrics") }) {
-			e.Pid = p.Pid
-			return e
-		}
-		p.Stop()
-		stderr = p.Stderr.String()
-	}
-	t.Fatalf("statsd_exporter did not start: %s", stderr)
-	return nil
-}
-
-func metricsUp(url string) bool {
-	resp, err := http.Get(url)
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+		return append(args, extra...)
+	}, func() bool { return proctest.HTTPOK(e.URL + "/metrics") })
+	e.Pid = p.Pid
+	return e
 }
 
 // Sentinel is the counter Send adds after the caller's lines: statsd_exporter

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,23 +15,6 @@ import (
 
 	"github.com/podkit/podkit/internal/proctest"
 )
-
-// jsonExporterBinary finds json_exporter on PATH or in $(go env GOPATH)/bin;
-// a missing binary fails the test (make deps installs it).
-func jsonExporterBinary(t testing.TB) string {
-	t.Helper()
-	if p, err := exec.LookPath("json_exporter"); err == nil {
-		return p
-	}
-	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "json_exporter")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Fatal("json_exporter is required (make deps, or go install github.com/prometheus-community/json_exporter@v0.7.0)")
-	return ""
-}
 
 // sideBySide are json_exporter `metrics:` lists (indented for a module) and
 // documents on which its /probe must answer what a json scrape serves.
@@ -107,7 +89,7 @@ var sideBySide = []struct {
 }
 
 func TestSideBySideJSONExporter(t *testing.T) {
-	bin := jsonExporterBinary(t)
+	bin := proctest.GoTool(t, "json_exporter", "github.com/prometheus-community/json_exporter@v0.7.0")
 	docs := map[string][]byte{}
 	var cfg strings.Builder
 	cfg.WriteString("modules:\n")

@@ -1,0 +1,57 @@
+package proctest
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// GoTool finds a reference tool that scripts/deps.sh installs with go
+// install: on PATH or in $(go env GOPATH)/bin. A missing one fails the test
+// (never skips it), naming module, what installs it.
+func GoTool(t testing.TB, name, module string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Fatalf("%s is required (make deps, or go install %s)", name, module)
+	return ""
+}
+
+// StartServer runs bin with the arguments args returns until ready holds,
+// calling args again (with fresh free ports) when the process exits or
+// does not get ready: a port found free may be taken before the server
+// binds it. It fails the test after five tries.
+func StartServer(t testing.TB, bin string, args func() []string, ready func() bool) *Proc {
+	t.Helper()
+	var out string
+	for range 5 {
+		p := Start(t, bin, args()...)
+		if p.WaitUntil(ready) {
+			return p
+		}
+		p.Stop()
+		out = p.Stderr.String()
+	}
+	t.Fatalf("%s did not start: %s", filepath.Base(bin), out)
+	return nil
+}
+
+// HTTPOK reports whether GET url answers 200 now.
+func HTTPOK(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
