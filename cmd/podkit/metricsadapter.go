@@ -67,6 +67,9 @@ samples dropped by reason, series, kernel drops); the admin server has
 			cfg.Registry = d.Admin().Registry()
 			ad, err := metricsadapter.New(cfg)
 			if err != nil {
+				if oe, ok := errors.AsType[*metricsadapter.OptionError](err); ok {
+					return cli.Usagef(oe.Option, "%v", oe.Err)
+				}
 				if fe, ok := errors.AsType[*metricsadapter.FileError](err); ok {
 					return cli.Usagef(fileFlag(cfg, fe), "%v", fe)
 				}
@@ -92,7 +95,8 @@ type maFlags struct {
 	graphiteAddr, graphiteMapping            string
 	scrapeFile                               string
 	scrapes                                  []string
-	graphiteStrict                           bool
+	graphiteStrict, sets                     bool
+	setWindow                                time.Duration
 	graphiteExpiry                           time.Duration
 	unixMode                                 uint32
 	readBuffer, sockets, maxSeries, cache    int
@@ -109,6 +113,8 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.unixgram, "statsd-unixgram-path", "", "statsd unixgram socket `PATH` (\"\": off)")
 	fs.Uint32Var(&f.unixMode, "statsd-unixgram-mode", 0o755, "permissions of the unixgram socket file")
 	fs.StringSliceVar(&f.tags, "statsd-tags", []string{"dogstatsd", "influxdb", "librato", "signalfx"}, "tag dialects parsed (\"none\": tags stay part of the name)")
+	fs.BoolVar(&f.sets, "statsd-sets", false, "take statsd sets (name:member|s) as gauges of distinct members per window (statsd_exporter rejects them)")
+	fs.DurationVar(&f.setWindow, "statsd-set-window", metricsadapter.DefaultSetWindow, "the window a set counts distinct members over (statsd's flush interval)")
 	fs.IntVar(&f.maxLine, "statsd-max-line-length", statsd.DefaultMaxLineLength, "longest statsd line in bytes; a longer one is skipped and counted")
 	fs.IntVar(&f.readBuffer, "read-buffer", listen.DefaultReadBuffer, "SO_RCVBUF of each UDP/unixgram socket in bytes (-1: the OS default, statsd_exporter's)")
 	fs.IntVar(&f.sockets, "udp-sockets", 0, "SO_REUSEPORT UDP sockets, each read by two goroutines (0: one per CPU)")
@@ -131,27 +137,12 @@ func (f *maFlags) config() (metricsadapter.Config, error) {
 		StatsdUDPAddr: f.udp, StatsdTCPAddr: f.tcp, StatsdUnixgramPath: f.unixgram, StatsdUnixgramMode: os.FileMode(f.unixMode),
 		ReadBuffer: f.readBuffer, UDPSockets: f.sockets, MappingFile: f.mappingFile, MappingCache: f.cache,
 		MaxSeries: f.maxSeries, MetricsAddr: f.metrics, WatchInterval: f.watch,
-		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine},
+		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine}, StatsdSets: f.sets, StatsdSetWindow: f.setWindow,
 		GraphiteAddr: f.graphiteAddr, GraphiteMappingFile: f.graphiteMapping, GraphiteStrictMatch: f.graphiteStrict,
 		GraphiteSampleExpiry: f.graphiteExpiry, ScrapeFile: f.scrapeFile, Scrapes: f.scrapes,
 	}
-	if f.udp == "" && f.tcp == "" && f.unixgram == "" && f.graphiteAddr == "" && f.scrapeFile == "" && len(f.scrapes) == 0 {
-		return cfg, cli.Usagef("statsd-udp-addr", "no input: give --statsd-udp-addr, --statsd-tcp-addr, --statsd-unixgram-path, --graphite-addr or --scrape")
-	}
-	if f.graphiteExpiry <= 0 {
-		return cfg, cli.Usagef("graphite-sample-expiry", "must be > 0 (got %s)", f.graphiteExpiry)
-	}
-	if f.graphiteAddr == "" && (f.graphiteMapping != "" || f.graphiteStrict) {
-		return cfg, cli.Usagef("graphite-mapping-config", "needs --graphite-addr")
-	}
 	if f.metrics == "" {
 		return cfg, cli.Usagef("metrics-addr", "must not be empty")
-	}
-	if f.sockets < 0 || f.sockets > 256 {
-		return cfg, cli.Usagef("udp-sockets", "must be 0..256 (got %d)", f.sockets)
-	}
-	if f.cache <= 0 {
-		return cfg, cli.Usagef("mapping-cache-size", "must be > 0 (got %d)", f.cache)
 	}
 	if f.maxSeries == 0 || f.maxSeries < -1 {
 		return cfg, cli.Usagef("max-series", "must be > 0, or -1 for no limit (got %d)", f.maxSeries)

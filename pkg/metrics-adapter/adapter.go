@@ -34,6 +34,7 @@ type Adapter struct {
 	reloader *reload.Reloader
 	stats    *stats
 	cached   atomic.Int64 // mapping cache entries of all statsd readers
+	sets     *sets
 	handler  http.Handler
 
 	mu       sync.Mutex       // guards the listeners below until Run
@@ -51,6 +52,7 @@ func New(cfg Config) (*Adapter, error) {
 		return nil, err
 	}
 	a := &Adapter{cfg: cfg, stats: newStats()}
+	a.sets = newSets(a)
 	if _, err := statsd.New(a.parserConfig()); err != nil {
 		return nil, err
 	}
@@ -106,7 +108,7 @@ func New(cfg Config) (*Adapter, error) {
 }
 
 func (a *Adapter) parserConfig() statsd.Config {
-	return statsd.Config{DisabledTags: a.cfg.StatsdDisabledTags, Limits: a.cfg.StatsdLimits}
+	return statsd.Config{DisabledTags: a.cfg.StatsdDisabledTags, Sets: a.cfg.StatsdSets, Limits: a.cfg.StatsdLimits}
 }
 
 // readMapping reads a mapping file into *f (a new reload.File), or returns
@@ -314,6 +316,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 		})
 	}
 	wg.Go(func() { a.store.Run(ctx, time.Second) })
+	if a.cfg.StatsdSets {
+		wg.Go(func() { a.sets.run(ctx, a.cfg.StatsdSetWindow) })
+	}
 	if a.scraper != nil {
 		wg.Go(func() {
 			if err := a.scraper.Run(ctx); err != nil {

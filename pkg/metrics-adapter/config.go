@@ -1,7 +1,6 @@
 package metricsadapter
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -41,6 +40,12 @@ type Config struct {
 	// StatsdDisabledTags are the tag dialects not parsed; 0: all four
 	// parsed (statsd_exporter's default).
 	StatsdDisabledTags statsd.Dialect
+	// StatsdSets takes statsd sets ("name:member|s"), which
+	// statsd_exporter rejects: each is a gauge of the distinct members of
+	// the last StatsdSetWindow (0: DefaultSetWindow), as statsd flushes
+	// them.
+	StatsdSets      bool
+	StatsdSetWindow time.Duration
 	// StatsdLimits bound lines and packets; zero fields: statsd's defaults.
 	StatsdLimits statsd.Limits
 
@@ -95,19 +100,45 @@ type Config struct {
 	Registry *prometheus.Registry
 }
 
+// OptionError is an invalid Config field. Option names it as the podkit
+// metrics-adapter flag does, so the command can point at the flag.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return "metrics-adapter: " + e.Option + ": " + e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optErr(option, format string, a ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, a...)}
+}
+
 func (c *Config) defaults() error {
 	if c.StatsdUDPAddr == "" && c.StatsdTCPAddr == "" && c.StatsdUnixgramPath == "" && c.GraphiteAddr == "" &&
 		c.ScrapeFile == "" && len(c.Scrapes) == 0 {
-		return errors.New("metrics-adapter: no input: give a statsd UDP, TCP or unixgram address, a graphite address or a scrape")
+		return optErr("statsd-udp-addr", "no input: give a statsd UDP, TCP or unixgram address, a graphite address or a scrape")
 	}
-	if c.GraphiteSampleExpiry < 0 {
-		return fmt.Errorf("metrics-adapter: graphite sample expiry must be > 0 (got %s)", c.GraphiteSampleExpiry)
+	if c.GraphiteAddr == "" && (c.GraphiteMappingFile != "" || c.GraphiteMapping != nil || c.GraphiteStrictMatch) {
+		return optErr("graphite-mapping-config", "needs a graphite address")
 	}
-	if c.GraphiteSampleExpiry == 0 {
-		c.GraphiteSampleExpiry = graphite.DefaultSampleExpiry
+	if c.UDPSockets < 0 || c.UDPSockets > 256 {
+		return optErr("udp-sockets", "must be 0..256 (got %d)", c.UDPSockets)
+	}
+	for _, d := range []struct {
+		option string
+		v      *time.Duration
+		def    time.Duration
+	}{{"statsd-set-window", &c.StatsdSetWindow, DefaultSetWindow}, {"graphite-sample-expiry", &c.GraphiteSampleExpiry, graphite.DefaultSampleExpiry}} {
+		if *d.v < 0 {
+			return optErr(d.option, "must be > 0 (got %s)", *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
 	}
 	if c.MappingCache < 0 {
-		return fmt.Errorf("metrics-adapter: mapping cache must be >= 0 (got %d)", c.MappingCache)
+		return optErr("mapping-cache-size", "must be > 0 (got %d)", c.MappingCache)
 	}
 	if c.MappingCache == 0 {
 		c.MappingCache = DefaultMappingCache

@@ -23,11 +23,12 @@ const (
 	dropInvalidName                        // not a Prometheus name after mapping
 	dropInvalidLabel                       // a label name or value Prometheus refuses
 	dropExpired                            // graphite: the sample's timestamp is older than the expiry
+	dropSetOverflow                        // a set member beyond maxSetMembers in a window (counted, not stored)
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{"", "mapping_drop", "empty_metric_name", "unsupported_type", "max_series",
-	"type_conflict", "illegal_negative_counter", "invalid_name", "invalid_label", "expired"}
+	"type_conflict", "illegal_negative_counter", "invalid_name", "invalid_label", "expired", "set_overflow"}
 
 const numTypes = int(statsd.TypeSet) + 1
 
@@ -94,7 +95,7 @@ var (
 	descErrors = prometheus.NewDesc("podkit_metrics_adapter_parse_errors_total",
 		"Malformed lines or parts of lines, skipped, by input and reason.", []string{"input", "reason"}, nil)
 	descDropped = prometheus.NewDesc("podkit_metrics_adapter_samples_dropped_total",
-		"Parsed samples not stored, by reason: mapping_drop, empty_metric_name, unsupported_type, max_series, type_conflict, illegal_negative_counter, invalid_name, invalid_label, expired (graphite timestamps).",
+		"Parsed samples not stored, by reason: mapping_drop, empty_metric_name, unsupported_type, max_series, type_conflict, illegal_negative_counter, invalid_name, invalid_label, expired (graphite timestamps), set_overflow.",
 		[]string{"reason"}, nil)
 	descMappings = prometheus.NewDesc("podkit_metrics_adapter_mappings",
 		"Mappings in the loaded mapping file.", nil, nil)
@@ -133,7 +134,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), lv...)
 	}
 	counter(descLines, s.lines[inStatsd].Load(), "statsd")
-	for t := statsd.TypeCounter; t <= statsd.TypeDistribution; t++ {
+	last := statsd.TypeDistribution
+	if c.a.cfg.StatsdSets {
+		last = statsd.TypeSet
+	}
+	for t := statsd.TypeCounter; t <= last; t++ {
 		counter(descSamples, s.samples[inStatsd][t].Load(), "statsd", t.String())
 	}
 	for _, r := range statsd.Reasons() {

@@ -59,12 +59,13 @@ var classes = [...]mapping.MetricType{
 	statsd.TypeTimer:        mapping.Observer,
 	statsd.TypeHistogram:    mapping.Observer,
 	statsd.TypeDistribution: mapping.Observer,
+	statsd.TypeSet:          mapping.Gauge, // a set is exposed as a gauge
 }
 
 // Event implements statsd.Handler.
 func (s *statsdSink) Event(e *statsd.Event) {
 	if int(e.Type) >= len(classes) || classes[e.Type] == "" {
-		s.n.dropped[dropUnsupported]++ // sets: statsd_exporter has none
+		s.n.dropped[dropUnsupported]++
 		return
 	}
 	m := s.lookup(e)
@@ -97,6 +98,16 @@ next:
 	v := e.ObservedValue()
 	if m.scaled {
 		v *= m.scale
+	}
+	if e.Type == statsd.TypeSet {
+		switch ok, overflow := s.a.sets.add(m.name, ls, e.Member, &m.opts); {
+		case !ok:
+			s.n.samples[inStatsd][e.Type]--
+			s.n.dropped[dropMaxSeries]++
+		case overflow:
+			s.n.dropped[dropSetOverflow]++
+		}
+		return
 	}
 	st := s.a.store
 	var err error

@@ -39,8 +39,9 @@ type Config struct {
 	// statsd_exporter default). A disabled dialect's syntax stays part of
 	// the name (or, for DogStatsD, is ignored), as in statsd_exporter.
 	DisabledTags Dialect
-	// Sets: emit TypeSet events for "|s". statsd_exporter has no sets and
-	// rejects them (illegal_event), which is what false does.
+	// Sets: emit TypeSet events for "|s", whose member is any text
+	// (Event.Member). statsd_exporter has no sets and rejects them
+	// (illegal_event), which is what false does.
 	Sets   bool
 	Limits Limits
 }

@@ -53,6 +53,10 @@ type Event struct {
 	// events. Here it is a count (capped by Limits.MaxRepeat) so the
 	// consumer can weight one observation. 1 for counters, gauges and sets.
 	Repeat int
+
+	// Member is a set's member as sent (TypeSet only; Value is then 0).
+	// It aliases the packet like Name.
+	Member []byte
 }
 
 // ObservedValue is the value to observe or add in Prometheus base units:

@@ -156,12 +156,22 @@ func (p *Parser) sample(name, value []byte, s *suffix, line []byte, h Handler) {
 		h.Error(ReasonMalformedComponent, line)
 		return
 	}
-	v, err := parseFloat(value)
-	if err != nil {
-		h.Error(ReasonMalformedValue, line)
-		return
+	// A set's member is any text (a user ID, an IP), not a number.
+	isSet := p.sets && string(s.typ) == "s"
+	var v float64
+	if isSet {
+		if len(value) == 0 {
+			h.Error(ReasonMalformedValue, line)
+			return
+		}
+	} else {
+		var err error
+		if v, err = parseFloat(value); err != nil {
+			h.Error(ReasonMalformedValue, line)
+			return
+		}
 	}
-	relative := len(value) > 0 && (value[0] == '+' || value[0] == '-')
+	relative := !isSet && len(value) > 0 && (value[0] == '+' || value[0] == '-')
 	if s.emptyPart {
 		h.Error(ReasonMalformedComponent, line)
 		return
@@ -219,6 +229,9 @@ func (p *Parser) sample(name, value []byte, s *suffix, line []byte, h Handler) {
 		return
 	}
 	p.ev = Event{Name: name, Type: t, Value: v, Labels: p.labels, Relative: relative, Repeat: s.repeat}
+	if isSet {
+		p.ev.Member = value
+	}
 	h.Event(&p.ev)
 }
 

@@ -14,6 +14,9 @@ type recorder struct{ out []string }
 func (r *recorder) Event(e *Event) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s", e.Name, e.Type, strconv.FormatFloat(e.Value, 'g', -1, 64))
+	if e.Member != nil {
+		fmt.Fprintf(&b, " member=%s", e.Member)
+	}
 	if e.Relative {
 		b.WriteString(" +")
 	}
@@ -66,7 +69,11 @@ var parseCases = []parseCase{
 	{"histogram", Config{}, "h:0.25|h", []string{"h histogram 0.25"}},
 	{"distribution", Config{}, "d:7|d", []string{"d distribution 7"}},
 	{"set rejected", Config{}, "s:5|s", []string{"!illegal_event"}},
-	{"set accepted", Config{Sets: true}, "s:5|s", []string{"s set 5"}},
+	{"set accepted", Config{Sets: true}, "s:5|s", []string{"s set 0 member=5"}},
+	{"set member is text", Config{Sets: true}, "users:alice|s|#env:prod", []string{"users set 0 member=alice {env=prod}"}},
+	{"set member signed", Config{Sets: true}, "users:-3|s", []string{"users set 0 member=-3"}},
+	{"set member empty", Config{Sets: true}, "users:|s", []string{"!malformed_value"}},
+	{"set text without Sets", Config{}, "users:alice|s", []string{"!malformed_value"}},
 	{"unknown type", Config{}, "a:1|x", []string{"!illegal_event"}},
 	{"type is case sensitive", Config{}, "a:1|C", []string{"!illegal_event"}},
 	{"empty line", Config{}, "", nil},
