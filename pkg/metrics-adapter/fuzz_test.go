@@ -23,11 +23,12 @@ func FuzzPacket(f *testing.F) {
 	f.Add([]byte("a:1|c\nb:2|g\nc:3|ms|@0.1\n"))
 	f.Add([]byte("x.y,k=v:1|c|#a:b"))
 	f.Add([]byte("le.x:1|h|#le:3"))
+	f.Add([]byte("users:alice|s|#env:x\nusers:7|s"))
 	mp, err := mapping.Parse([]byte(compareMapping))
 	if err != nil {
 		f.Fatal(err)
 	}
-	a, err := New(Config{StatsdUDPAddr: "127.0.0.1:0", Mapping: mp, MaxSeries: 1000, Logger: slog.New(slog.DiscardHandler)})
+	a, err := New(Config{StatsdUDPAddr: "127.0.0.1:0", Mapping: mp, MaxSeries: 1000, StatsdSets: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -35,6 +36,7 @@ func FuzzPacket(f *testing.F) {
 	f.Fuzz(func(t *testing.T, packet []byte) {
 		before := a.stats.lines[inStatsd].Load()
 		handle(packet)
+		a.sets.flush()
 		if got, want := a.stats.lines[inStatsd].Load()-before, uint64(bytes.Count(packet, []byte("\n"))+1); len(packet) <= 65535 && got != want {
 			t.Fatalf("%d lines counted, want %d", got, want)
 		}
