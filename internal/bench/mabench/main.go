@@ -25,8 +25,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -40,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/statsdload/load"
 )
 
@@ -103,28 +102,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.timerSeries, "timer-series", 100000, "timer series of the summary memory run (0: none)")
 	fs.IntVar(&o.timerScrapes, "timer-scrapes", 5, "timed scrapes at -timer-series")
 	fs.IntVar(&maxSer, "max-series", 300000, "podkit --max-series")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := benchkit.Parse(fs, args); !ok {
+		return code
 	}
-	usage := func(err error) int {
-		fmt.Fprintln(stderr, "mabench:", err)
-		return 2
-	}
+	usage := func(err error) int { return benchkit.Usage(fs, err) }
 	var err error
 	if o.buffers, err = parseBuffers(*buffers); err != nil {
 		return usage(err)
 	}
-	if o.memSeries, err = ints("-mem-series", *memSer); err != nil || !slices.IsSorted(o.memSeries) {
+	if o.memSeries, err = benchkit.Ints("-mem-series", *memSer); err != nil || !slices.IsSorted(o.memSeries) {
 		return usage(fmt.Errorf("-mem-series: want ascending positive integers, comma-separated (got %q)", *memSer))
 	}
-	names := strings.Split(*targetsF, ",")
-	for _, n := range names {
-		if !slices.Contains(allTargets, n) {
-			return usage(fmt.Errorf("-targets: unknown target %q", n))
-		}
+	names, err := benchkit.Targets(*targetsF, allTargets)
+	if err != nil {
+		return usage(err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -160,14 +151,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mabench:", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
-	} else {
-		err = r.writeTable(stdout)
-	}
-	if err != nil {
+	if err := benchkit.Print(stdout, *asJSON, r, r.writeTable); err != nil {
 		fmt.Fprintln(stderr, "mabench:", err)
 		return 1
 	}
@@ -287,18 +271,6 @@ func parseBuffers(s string) ([]int, error) {
 			return nil, fmt.Errorf("-buffers: want default or sizes such as 4MiB, comma-separated (got %q)", s)
 		}
 		out = append(out, n*mult)
-	}
-	return out, nil
-}
-
-func ints(flagName, s string) ([]int, error) {
-	var out []int
-	for f := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s: want positive integers, comma-separated (got %q)", flagName, s)
-		}
-		out = append(out, n)
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/statsdload/load"
 )
 
@@ -42,7 +43,7 @@ func (r *runner) step(ctx context.Context, t *target, cfg load.Config) (step, er
 		return step{}, err
 	}
 	drops0, _ := load.UDPDrops(t.udpPort)
-	cpu0, err := load.ProcCPU(t.PID)
+	cpu0, err := benchkit.CPU(t.PID)
 	if err != nil {
 		return step{}, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -56,7 +57,7 @@ func (r *runner) step(ctx context.Context, t *target, cfg load.Config) (step, er
 		return step{}, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	elapsed := time.Since(t0)
-	cpu1, err := load.ProcCPU(t.PID)
+	cpu1, err := benchkit.CPU(t.PID)
 	if err != nil {
 		return step{}, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -226,7 +227,7 @@ func (r *runner) ratePhase(ctx context.Context, names []string, log io.Writer) (
 					slices.Reverse(order)
 				}
 				for _, t := range order {
-					s, err := r.udpSearch(ctx, t, round, median(best[t.Name]), log)
+					s, err := r.udpSearch(ctx, t, round, benchkit.Median(best[t.Name]), log)
 					if err != nil {
 						return err
 					}
@@ -281,16 +282,4 @@ func bufName(b int) string {
 		return fmt.Sprintf("%d KiB", b>>10)
 	}
 	return fmt.Sprintf("%d B", b)
-}
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
 }

@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/podkit/podkit/internal/bench/benchkit"
 )
 
 // report is everything mabench measured; -json prints it as it is.
@@ -151,7 +153,7 @@ func (r *report) writeTable(w io.Writer) error {
 					each = append(each, e)
 				}
 			}
-			v[n] = median(best)
+			v[n] = benchkit.Median(best)
 			rounds = append(rounds, n+" "+strings.Join(each, ", "))
 		}
 		cells([]string{bufName(buf)}, v, rate, 2, true, ">= 2x")
@@ -173,7 +175,7 @@ func (r *report) writeTable(w io.Writer) error {
 					x = append(x, f.CPUPerM)
 				}
 			}
-			v[n] = median(x)
+			v[n] = benchkit.Median(x)
 		}
 		return v
 	}
@@ -195,7 +197,7 @@ func (r *report) writeTable(w io.Writer) error {
 					x = append(x, s.BestCPU)
 				}
 			}
-			v[n] = median(x)
+			v[n] = benchkit.Median(x)
 		}
 		cells([]string{"UDP at its highest lossless rate, buffer " + bufName(buf)}, v, f2, 0, false, "")
 	}
@@ -212,7 +214,7 @@ func (r *report) writeTable(w io.Writer) error {
 					x = append(x, f.Rate)
 				}
 			}
-			v[n] = median(x)
+			v[n] = benchkit.Median(x)
 		}
 		cells([]string{fmt.Sprintf("%s, %d series", o.TCPDuration, o.Series)}, v, rate, 0, false, "")
 	}
@@ -293,7 +295,7 @@ func (r *report) writeTable(w io.Writer) error {
 		series := 0
 		for _, t := range r.Targets {
 			x := m[t]
-			v[t] = median(x.ScrapeSec)
+			v[t] = benchkit.Median(x.ScrapeSec)
 			series = x.Loaded[len(x.Loaded)-1].Series
 			detail = append(detail, fmt.Sprintf("%s %.3f-%.3f s, %.1f MB gzipped", t, slices.Min(x.ScrapeSec), slices.Max(x.ScrapeSec), float64(x.WireBytes)/1e6))
 		}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/statsdload/load"
 )
 
@@ -39,7 +40,7 @@ type target struct {
 	MetricsURL string
 	PID        int
 	udpPort    int
-	p          *proc
+	p          *benchkit.Proc
 	scrapes    int // of MetricsURL by mabench since start
 }
 
@@ -47,8 +48,8 @@ type target struct {
 func (t *target) fetch(ctx context.Context, e *env) (load.Scrape, error) {
 	t.scrapes++
 	s, err := load.Fetch(ctx, e.client, t.MetricsURL, prefix)
-	if err != nil && !t.p.alive() {
-		return s, t.p.failed("died")
+	if err != nil && !t.p.Alive() {
+		return s, t.p.Failed("died")
 	}
 	return s, err
 }
@@ -74,21 +75,21 @@ func (t *target) wait(ctx context.Context, e *env, want float64, w waitPolicy) (
 	}
 	s, n, err := load.Wait(ctx, e.client, t.MetricsURL, prefix, want, w.poll, w.quiet, w.limit)
 	t.scrapes += n
-	if err != nil && !t.p.alive() {
-		return s, t.p.failed("died")
+	if err != nil && !t.p.Alive() {
+		return s, t.p.Failed("died")
 	}
 	return s, err
 }
 
 func (t *target) rssKiB() (int64, error) {
-	kib, err := load.RSSKiB(t.PID)
+	kib, err := benchkit.RSSKiB(t.PID)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", t.Name, err)
 	}
 	return kib, nil
 }
 
-func (t *target) stop() { t.p.stop() }
+func (t *target) stop() { t.p.Stop() }
 
 // start runs the named server with the given read buffer (-1: the OS
 // default) on fresh loopback ports, and waits until /metrics answers (and
@@ -107,28 +108,28 @@ func (e *env) start(name string, buffer int) (*target, error) {
 }
 
 func (e *env) tryStart(name string, buffer int) (*target, error) {
-	udp, err := freeAddr("udp")
+	udp, err := benchkit.FreeAddr("udp")
 	if err != nil {
 		return nil, err
 	}
 	var tcp, web, admin string
 	for _, a := range []*string{&tcp, &web, &admin} {
-		if *a, err = freeAddr("tcp"); err != nil {
+		if *a, err = benchkit.FreeAddr("tcp"); err != nil {
 			return nil, err
 		}
 	}
 	e.started++
 	logPath := filepath.Join(e.dir, fmt.Sprintf("%s-%d.log", name, e.started))
-	var p *proc
+	var p *benchkit.Proc
 	switch name {
 	case "statsd_exporter":
 		args := []string{"--statsd.listen-udp=" + udp, "--statsd.listen-tcp=" + tcp, "--web.listen-address=" + web}
 		if buffer >= 0 {
 			args = append(args, "--statsd.read-buffer="+strconv.Itoa(buffer))
 		}
-		p, err = startProc(name, logPath, e.bins.statsdExporter, args...)
+		p, err = benchkit.Start(name, logPath, e.bins.statsdExporter, args...)
 	case "podkit":
-		p, err = startProc(name, logPath, e.bins.podkit, "metrics-adapter",
+		p, err = benchkit.Start(name, logPath, e.bins.podkit, "metrics-adapter",
 			"--statsd-udp-addr", udp, "--statsd-tcp-addr", tcp, "--metrics-addr", web, "--admin-addr", admin,
 			"--read-buffer", strconv.Itoa(buffer), "--max-series", strconv.Itoa(e.maxSeries))
 	default:
@@ -137,23 +138,23 @@ func (e *env) tryStart(name string, buffer int) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{Name: name, Buffer: buffer, UDPAddr: udp, TCPAddr: tcp, MetricsURL: "http://" + web + "/metrics", PID: p.pid(), p: p}
+	t := &target{Name: name, Buffer: buffer, UDPAddr: udp, TCPAddr: tcp, MetricsURL: "http://" + web + "/metrics", PID: p.PID(), p: p}
 	_, port, _ := net.SplitHostPort(udp)
 	t.udpPort, _ = strconv.Atoi(port)
-	if err := p.waitHTTP(t.MetricsURL); err != nil {
-		p.stop()
+	if err := p.WaitHTTP(t.MetricsURL); err != nil {
+		p.Stop()
 		return nil, err
 	}
 	if name == "podkit" {
-		if err := p.waitHTTP("http://" + admin + "/readyz"); err != nil {
-			p.stop()
+		if err := p.WaitHTTP("http://" + admin + "/readyz"); err != nil {
+			p.Stop()
 			return nil, err
 		}
 	}
 	if e.nice {
 		// The child inherited mabench's raised priority.
 		if err := setNice(t.PID, 0); err != nil {
-			p.stop()
+			p.Stop()
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 	}

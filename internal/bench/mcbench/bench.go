@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/mcload/load"
 )
 
@@ -28,7 +29,7 @@ type target struct {
 	Addr  string `json:"addr"`
 	PID   int    `json:"pid"` // whose CPU is sampled: the proxy, or for direct the memcached
 	Proxy bool   `json:"proxy"`
-	p     *proc
+	p     *benchkit.Proc
 }
 
 // point is one workload at one connection count.
@@ -122,7 +123,7 @@ func settle(ctx context.Context, d time.Duration, targets []target, mem []memory
 	}
 	for n := int(d / time.Second); ; n-- {
 		for i, t := range targets {
-			kib, err := rssKiB(t.PID)
+			kib, err := benchkit.RSSKiB(t.PID)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.Name, err)
 			}

@@ -14,8 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -24,10 +22,11 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/podkit/podkit/internal/bench/benchkit"
 )
 
 // idleWait is how long the proxies idle before their idle RSS is read.
@@ -57,28 +56,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.settle, "settle", 35*time.Second, "idle wait after the load, sampling proxy RSS each second (podkit returns memory on its own timer)")
 	fs.IntVar(&o.keys, "keys", 10000, "key space")
 	fs.IntVar(&o.valueSize, "value-size", 100, "value bytes")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := benchkit.Parse(fs, args); !ok {
+		return code
 	}
-	usage := func(err error) int {
-		fmt.Fprintln(stderr, "mcbench:", err)
-		return 2
-	}
+	usage := func(err error) int { return benchkit.Usage(fs, err) }
 	var err error
-	if o.conns, err = ints("-conns", *conns); err != nil {
+	if o.conns, err = benchkit.Ints("-conns", *conns); err != nil {
 		return usage(err)
 	}
-	if o.multiget, err = ints("-multiget", *multiget); err != nil {
+	if o.multiget, err = benchkit.Ints("-multiget", *multiget); err != nil {
 		return usage(err)
 	}
-	names := strings.Split(*targetsF, ",")
-	for _, n := range names {
-		if !slices.Contains(allTargets, n) {
-			return usage(fmt.Errorf("-targets: unknown target %q", n))
-		}
+	names, err := benchkit.Targets(*targetsF, allTargets)
+	if err != nil {
+		return usage(err)
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -101,14 +92,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mcbench:", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
-	} else {
-		err = r.writeTable(stdout)
-	}
-	if err != nil {
+	if err := benchkit.Print(stdout, *asJSON, r, r.writeTable); err != nil {
 		fmt.Fprintln(stderr, "mcbench:", err)
 		return 1
 	}
@@ -163,7 +147,7 @@ func bench(ctx context.Context, o options, b bins, names []string, maxErrors int
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		t.PID = t.p.pid()
+		t.PID = t.p.PID()
 		targets = append(targets, t)
 	}
 	var proxies []target
@@ -182,7 +166,7 @@ func bench(ctx context.Context, o options, b bins, names []string, maxErrors int
 	mem := make([]memory, len(proxies))
 	for i, t := range proxies {
 		mem[i].Target = t.Name
-		if mem[i].IdleKiB, err = rssKiB(t.PID); err != nil {
+		if mem[i].IdleKiB, err = benchkit.RSSKiB(t.PID); err != nil {
 			return nil, err
 		}
 	}
@@ -192,7 +176,7 @@ func bench(ctx context.Context, o options, b bins, names []string, maxErrors int
 		return nil, err
 	}
 	for i, t := range proxies {
-		if mem[i].LoadedKiB, err = rssKiB(t.PID); err != nil {
+		if mem[i].LoadedKiB, err = benchkit.RSSKiB(t.PID); err != nil {
 			return nil, fmt.Errorf("%s after load: %w", t.Name, err)
 		}
 	}
@@ -234,16 +218,4 @@ func versions(b bins, names []string) map[string]string {
 		v["podkit"] = first(b.podkit, "version")
 	}
 	return v
-}
-
-func ints(flagName, s string) ([]int, error) {
-	var out []int
-	for f := range strings.SplitSeq(s, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%s: want positive integers, comma-separated (got %q)", flagName, s)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }

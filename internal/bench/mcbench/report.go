@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/mcload/load"
 )
 
@@ -41,18 +42,6 @@ type summary struct {
 	VerificationFails int64   `json:"verification_errors"`
 }
 
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
-}
-
 // summarize fills medians and error sums, and checks every run the way
 // mcload does: verification errors, or other errors past maxErrors, fail.
 func (r *report) summarize(maxErrors int64) {
@@ -75,8 +64,8 @@ func (r *report) summarize(maxErrors int64) {
 			}
 			p.Errors[t.Name] = errs
 			p.Median[t.Name] = summary{
-				OpsPerSec: median(ops), P99US: median(p99), CPUSecPerMillion: median(spm),
-				CPUCoreShare: median(share), VerificationFails: errs.Verification(),
+				OpsPerSec: benchkit.Median(ops), P99US: benchkit.Median(p99), CPUSecPerMillion: benchkit.Median(spm),
+				CPUCoreShare: benchkit.Median(share), VerificationFails: errs.Verification(),
 			}
 		}
 	}

@@ -15,8 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +25,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/mcload/load"
 )
 
@@ -54,20 +53,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.Warmup, "warmup", true, "set every key once before measuring, so that gets hit")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "random seed: the request mix and keys of each connection follow from it")
 	fs.DurationVar(&cfg.Timeout, "timeout", 5*time.Second, "longest wait for one read or write")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := benchkit.Parse(fs, args); !ok {
+		return code
 	}
-	usage := func(err error) int {
-		fmt.Fprintln(stderr, "mcload:", err)
-		return 2
-	}
+	usage := func(err error) int { return benchkit.Usage(fs, err) }
 	if fs.NArg() > 0 {
 		return usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	cfg.Addrs = split(*addrs)
+	cfg.Addrs = benchkit.Split(*addrs)
 	g, s, ok := strings.Cut(*ratio, ":")
 	var err1, err2 error
 	cfg.GetWeight, err1 = strconv.Atoi(g)
@@ -75,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if !ok || err1 != nil || err2 != nil || cfg.GetWeight < 0 || cfg.SetWeight < 0 || cfg.GetWeight+cfg.SetWeight == 0 {
 		return usage(fmt.Errorf("-ratio: want GET:SET, two integers >= 0 not both 0 (got %q)", *ratio))
 	}
-	for _, p := range split(*pids) {
+	for _, p := range benchkit.Split(*pids) {
 		pid, err := strconv.Atoi(p)
 		if err != nil || pid <= 0 {
 			return usage(fmt.Errorf("-pid: %q is not a process id", p))
@@ -93,14 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mcload:", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(res)
-	} else {
-		err = res.WriteTable(stdout)
-	}
-	if err != nil {
+	if err := benchkit.Print(stdout, *asJSON, res, res.WriteTable); err != nil {
 		fmt.Fprintln(stderr, "mcload:", err)
 		return 1
 	}
@@ -109,14 +95,4 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func split(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

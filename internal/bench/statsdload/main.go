@@ -17,8 +17,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/podkit/podkit/internal/bench/benchkit"
 	"github.com/podkit/podkit/internal/bench/statsdload/load"
 )
 
@@ -83,21 +82,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Duration, "duration", 0, "how long to send (default 10s unless -n is given)")
 	fs.Int64Var(&cfg.Lines, "n", 0, "stop after this many lines (whole datagrams; and -duration, if also given, whichever first)")
 	fs.IntVar(&cfg.Sockets, "sockets", 1, "UDP sockets (source ports: SO_REUSEPORT spreads them over a server's readers) or TCP connections")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if code, ok := benchkit.Parse(fs, args); !ok {
+		return code
 	}
-	usage := func(err error) int {
-		fmt.Fprintln(stderr, "statsdload:", err)
-		return 2
-	}
+	usage := func(err error) int { return benchkit.Usage(fs, err) }
 	if fs.NArg() > 0 {
 		return usage(fmt.Errorf("unexpected argument %q", fs.Arg(0)))
 	}
-	cfg.Types = split(*types)
-	cfg.Tags = split(*tags)
+	cfg.Types = benchkit.Split(*types)
+	cfg.Tags = benchkit.Split(*tags)
 	if *maxLoss < 0 || *maxLoss > 1 {
 		return usage(fmt.Errorf("-max-loss: want 0 to 1 (got %g)", *maxLoss))
 	}
@@ -113,14 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "statsdload:", err)
 		return 1
 	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(r)
-	} else {
-		err = r.writeTable(stdout)
-	}
-	if err != nil {
+	if err := benchkit.Print(stdout, *asJSON, r, r.writeTable); err != nil {
 		fmt.Fprintln(stderr, "statsdload:", err)
 		return 1
 	}
@@ -155,7 +141,7 @@ func measure(ctx context.Context, cfg load.Config, p *load.Payload, metricsURL s
 	var cpu0 time.Duration
 	if pid > 0 {
 		var err error
-		if cpu0, err = load.ProcCPU(pid); err != nil {
+		if cpu0, err = benchkit.CPU(pid); err != nil {
 			return nil, fmt.Errorf("-pid: %w", err)
 		}
 	}
@@ -182,7 +168,7 @@ func measure(ctx context.Context, cfg load.Config, p *load.Payload, metricsURL s
 		}
 	}
 	if pid > 0 {
-		cpu1, err := load.ProcCPU(pid)
+		cpu1, err := benchkit.CPU(pid)
 		if err != nil {
 			return nil, fmt.Errorf("-pid: %w", err)
 		}
@@ -194,7 +180,7 @@ func measure(ctx context.Context, cfg load.Config, p *load.Payload, metricsURL s
 		if lines > 0 {
 			s.CPUSecPerMillion = s.CPUSeconds / lines * 1e6
 		}
-		s.RSSKiB, _ = load.RSSKiB(pid)
+		s.RSSKiB, _ = benchkit.RSSKiB(pid)
 		r.Server = s
 	}
 	return r, nil
@@ -231,14 +217,4 @@ func (r *result) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "server\tpid %d: CPU %.2f s, %.2f s per million lines; RSS %.1f MiB\n", sv.PID, sv.CPUSeconds, sv.CPUSecPerMillion, float64(sv.RSSKiB)/1024)
 	}
 	return tw.Flush()
-}
-
-func split(s string) []string {
-	var out []string
-	for f := range strings.SplitSeq(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

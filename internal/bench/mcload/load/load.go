@@ -22,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/podkit/podkit/internal/bench/benchkit"
 )
 
 // shared is the state of a run every connection reads.
@@ -113,19 +115,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	var pid0 []time.Duration
 	for _, pid := range cfg.PIDs {
-		c, err := ProcCPU(pid)
+		c, err := benchkit.CPU(pid)
 		if err != nil {
 			return nil, fmt.Errorf("load: target CPU: %w", err)
 		}
 		pid0 = append(pid0, c)
 	}
-	u0, s0 := selfCPU()
+	u0, s0 := benchkit.SelfCPU()
 	t0 := time.Now()
 	st := runPhase(workers, false, cfg.Pipeline)
 	elapsed := time.Since(t0)
-	u1, s1 := selfCPU()
+	u1, s1 := benchkit.SelfCPU()
 	for i, pid := range cfg.PIDs {
-		c, err := ProcCPU(pid)
+		c, err := benchkit.CPU(pid)
 		if err != nil {
 			return nil, fmt.Errorf("load: target CPU: %w", err)
 		}

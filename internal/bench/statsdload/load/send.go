@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"time"
+
+	"github.com/podkit/podkit/internal/bench/benchkit"
 )
 
 // Sent is what a run sent.
@@ -53,7 +55,7 @@ func Send(ctx context.Context, c Config, p *Payload) (Sent, error) {
 		conns = append(conns, cn)
 	}
 	var s Sent
-	u0, k0 := selfCPU()
+	u0, k0 := benchkit.SelfCPU()
 	t0 := time.Now()
 	var end time.Time
 	if c.Duration > 0 {
@@ -113,7 +115,7 @@ func Send(ctx context.Context, c Config, p *Payload) (Sent, error) {
 		s.Bytes += int64(len(dg.Data))
 	}
 	s.Duration = time.Since(t0)
-	u1, k1 := selfCPU()
+	u1, k1 := benchkit.SelfCPU()
 	s.CPU = u1 - u0 + k1 - k0
 	if s.Duration > 0 {
 		s.Rate = float64(s.Lines) / s.Duration.Seconds()

@@ -1,7 +1,8 @@
-package load
+package benchkit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -13,10 +14,10 @@ import (
 // on every Linux architecture Go supports (sysconf(_SC_CLK_TCK) needs cgo).
 const clockTicks = 100
 
-// ProcCPU returns the CPU time (user + system, all threads) process pid has
+// CPU returns the CPU time (user + system, all threads) process pid has
 // used so far, from /proc/PID/stat, to the 10 ms tick. A driver samples its
 // target before and after a run.
-func ProcCPU(pid int) (time.Duration, error) {
+func CPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0, err
@@ -24,8 +25,11 @@ func ProcCPU(pid int) (time.Duration, error) {
 	// The command (field 2) is in parentheses and may hold spaces; utime and
 	// stime are fields 14 and 15, the 12th and 13th after it.
 	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command", pid)
+	}
 	f := bytes.Fields(b[i+1:])
-	if i < 0 || len(f) < 13 {
+	if len(f) < 13 {
 		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the command", pid, len(f))
 	}
 	u, err1 := strconv.ParseInt(string(f[11]), 10, 64)
@@ -36,11 +40,27 @@ func ProcCPU(pid int) (time.Duration, error) {
 	return time.Duration(u+s) * time.Second / clockTicks, nil
 }
 
-// selfCPU returns this process's user and system CPU time (getrusage).
-func selfCPU() (user, sys time.Duration) {
+// SelfCPU returns this process's user and system CPU time (getrusage).
+func SelfCPU() (user, sys time.Duration) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0, 0
 	}
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+}
+
+// RSSKiB returns VmRSS of pid from /proc/PID/status, in KiB.
+func RSSKiB(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range bytes.SplitSeq(b, []byte("\n")) {
+		if rest, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			if f := bytes.Fields(rest); len(f) > 0 {
+				return strconv.ParseInt(string(f[0]), 10, 64)
+			}
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/" + strconv.Itoa(pid) + "/status")
 }
