@@ -20,8 +20,9 @@ import (
 	"github.com/podkit/podkit/pkg/metrics-adapter/statsd"
 )
 
-// Adapter reads statsd into one series store and serves it. It is a
-// daemon component (Name, Run, Ready).
+// Adapter reads statsd and Graphite into one series store and serves it,
+// with the scraped endpoints, on one /metrics. It is a daemon component
+// (Name, Run, Ready).
 type Adapter struct {
 	cfg      Config
 	store    *series.Store
@@ -121,13 +122,22 @@ func readMapping(f **reload.File, path string, given *mapping.Mapper) (*mapping.
 	return parseMapping(*f)
 }
 
-func parseMapping(f *reload.File) (*mapping.Mapper, error) {
+// readFile reads f; an error is a FileError naming it once.
+func readFile(f *reload.File) ([]byte, error) {
 	data, err := f.Read()
 	if err != nil {
 		if pe, ok := errors.AsType[*os.PathError](err); ok {
 			err = pe.Err
 		}
 		return nil, &FileError{File: f.Path, Err: err}
+	}
+	return data, nil
+}
+
+func parseMapping(f *reload.File) (*mapping.Mapper, error) {
+	data, err := readFile(f)
+	if err != nil {
+		return nil, err
 	}
 	mp, err := mapping.Parse(data)
 	if err != nil {
@@ -140,12 +150,9 @@ func parseMapping(f *reload.File) (*mapping.Mapper, error) {
 func (a *Adapter) scrapeConfig() (*scrape.Config, error) {
 	sc := &scrape.Config{}
 	if a.sfile != nil {
-		data, err := a.sfile.Read()
+		data, err := readFile(a.sfile)
 		if err != nil {
-			if pe, ok := errors.AsType[*os.PathError](err); ok {
-				err = pe.Err
-			}
-			return nil, &FileError{File: a.sfile.Path, Err: err}
+			return nil, err
 		}
 		if sc, err = scrape.ParseConfig(data); err != nil {
 			return nil, &FileError{File: a.sfile.Path, Err: err}
