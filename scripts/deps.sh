@@ -30,6 +30,9 @@ need tini tini tini-static
 # tests (pkg/memcacheproxy/hashkit runs nutcracker side by side) and bench.
 need memcached memcached
 need nutcracker nutcracker
+# rsyslog: the syslog server the logsaver syslog sink's tests write to
+# (internal/syslogtest runs its own rsyslogd -n on a loopback port).
+need rsyslog rsyslogd
 
 if [ -n "$missing" ]; then
 	sudo=
@@ -81,3 +84,6 @@ need_go github.com/prometheus/statsd_exporter@v0.31.0 statsd_exporter
 # Graphite input's reference, is not served by the module proxy at all: its
 # side-by-side tests run only with -tags graphite_exporter.
 need_go github.com/prometheus-community/json_exporter@v0.7.0 json_exporter
+# versitygw: the S3-compatible server of the logsaver s3 sink's tests
+# (internal/s3test). A large build (about 45 s).
+need_go github.com/versity/versitygw/cmd/versitygw@v1.8.0 versitygw
