@@ -279,6 +279,9 @@ func (p *pipeline) addFormatStats(d *decoder) {
 func (p *pipeline) send(ctx context.Context, ck *checkpointer) {
 	cfg := &p.s.cfg
 	for b := range p.batches {
+		if !b.first.IsZero() {
+			p.oldest.CompareAndSwap(0, b.first.UnixNano()) // the oldest not yet acknowledged
+		}
 		for attempt := 0; len(b.b.Records) > 0; attempt++ {
 			err := p.sink.Send(ctx, &b.b)
 			if err == nil {
