@@ -9,6 +9,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 )
 
@@ -26,7 +29,8 @@ GET /cache/K  the same work, cached under K for 60 s in memcache, through
               podkit memcache-proxy on 127.0.0.1 (a miss works, a hit does not)
 
 Every request but /healthz is counted and timed in statsd, which podkit
-metrics-adapter serves as Prometheus metrics.
+metrics-adapter serves as Prometheus metrics, and logged to a file, which
+podkit logsaver ships. SIGHUP reopens the file, as logrotate expects.
 `
 
 func runApp(ctx context.Context, args []string, stderr io.Writer) int {
@@ -35,10 +39,27 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	cacheAddr := fs.String("memcache", "", "memcache address (podkit memcache-proxy); empty: no cache")
 	statsdAddr := fs.String("statsd", "", "statsd UDP address (podkit metrics-adapter); empty: no metrics")
+	logPath := fs.String("log-file", "", "request log file, appended to (podkit logsaver ships it); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Before any signal can arrive: without a handler, SIGHUP would kill
+	// the app.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var reqLog *slog.Logger // the file's, nil without -log-file
+	var lf *logFile
+	if *logPath != "" {
+		var err error
+		if lf, err = openLogFile(*logPath); err != nil {
+			log.Error("open", "err", err)
+			return 1
+		}
+		defer lf.Close()
+		reqLog = slog.New(slog.NewTextHandler(lf, nil))
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
@@ -54,16 +75,30 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	mux.HandleFunc("GET /cache/{key}", c.serve)
 	st := newStatsd(*statsdAddr, log)
 	defer st.Close()
-	srv := &http.Server{Addr: *addr, Handler: logRequests(log, st.count(mux)), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Addr: *addr, Handler: logRequests(log, reqLog, st.count(mux)), ReadHeaderTimeout: 5 * time.Second}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	log.Info("listening", "addr", *addr)
-	select {
-	case err := <-errc:
-		log.Error("serve", "err", err)
-		return 1
-	case <-ctx.Done():
+serve:
+	for {
+		select {
+		case err := <-errc:
+			log.Error("serve", "err", err)
+			return 1
+		case <-hup:
+			if lf == nil {
+				log.Info("SIGHUP: no log file to reopen")
+				continue
+			}
+			if err := lf.reopen(); err != nil {
+				log.Error("SIGHUP: reopen", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: reopened log file", "path", *logPath)
+		case <-ctx.Done():
+			break serve
+		}
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -133,13 +168,22 @@ func work() string {
 	return fmt.Sprintf("worked for %s", d.Round(time.Microsecond))
 }
 
-// logRequests logs all but /healthz, which probes would flood the log with.
-func logRequests(log *slog.Logger, h http.Handler) http.Handler {
+// logRequests logs all but /healthz, which probes would flood the log with,
+// to stderr and, when file is not nil, to the request log file. The file's
+// line is written before the response goes out (a small response is sent
+// only once the handler returns), so a client that got its answer finds
+// the line in the file.
+func logRequests(log, file *slog.Logger, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h.ServeHTTP(w, r)
-		if r.URL.Path != "/healthz" {
-			log.Info("request", "method", r.Method, "path", r.URL.Path, "took", time.Since(start).Round(time.Microsecond))
+		if r.URL.Path == "/healthz" {
+			return
+		}
+		args := []any{"method", r.Method, "path", r.URL.Path, "took", time.Since(start).Round(time.Microsecond)}
+		log.Info("request", args...)
+		if file != nil {
+			file.Info("request", args...)
 		}
 	})
 }

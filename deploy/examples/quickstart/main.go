@@ -44,8 +44,10 @@ type config struct {
 	appAddr     string
 	runAdmin    string
 	healthAdmin string
+	volume      string // the pod volume, a temp dir; set before pod() is called
 	mc          memcacheConfig
 	metrics     metricsConfig
+	logsaver    logsaverConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -97,6 +99,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "quickstart:", err)
 		return 1
 	}
+	if err := cfg.resolveLogsaver(); err != nil {
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
+	}
 	if err := cfg.resolveMemcache(ctx, stdout); err != nil {
 		fmt.Fprintln(stderr, "quickstart:", err)
 		return 1
@@ -104,14 +110,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ctx.Err() != nil {
 		return 1 // interrupted while installing memcached
 	}
-	specs := pod(cfg)
-	if err := checkFree(specs); err != nil {
-		fmt.Fprintln(stderr, "quickstart:", err)
-		return 1
-	}
+	// Before pod(): the file sink's URL names the volume by absolute path.
 	volume, err := os.MkdirTemp("", "podkit-demo-")
 	if err != nil {
 		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
+	}
+	cfg.volume = volume
+	specs := pod(cfg)
+	if err := checkFree(specs); err != nil {
+		fmt.Fprintln(stderr, "quickstart:", err)
+		os.RemoveAll(volume)
 		return 1
 	}
 
@@ -145,6 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if ok && ctx.Err() == nil {
 		ok = showProbe(ctx, cfg, con)
 		ok = showMetrics(ctx, cfg, con) && ok
+		ok = showLogsaver(ctx, cfg, con) && ok
 		if cfg.mc.bin != "" {
 			ok = showMemcache(ctx, cfg, con) && ok
 		}

@@ -176,6 +176,14 @@ func TestDemo(t *testing.T) {
 		`      http_requests_total{code="200",route="work"} 2`,
 		`      http_request_duration_seconds_count{route="work"} 2`,
 		"==> metrics-adapter: exit 0",
+		`msg="logsaver running"`,
+		"==> logsaver: 2 request lines from logs/app.log shipped to shipped/logsaver-",
+		`level=INFO msg=request method=GET path=/work took=`,
+		`"file":"logs/app.log"`,
+		`"container":"app","pod":"quickstart","namespace":"local"}`,
+		"/shipped/*   # the shipped records, NDJSON",
+		"/logs/app.log.1 && curl -X POST 'http://" + run + "/lifecycle/signal?name=HUP'",
+		"==> logsaver: exit 0",
 		"==> app: exit 0",
 		"==> health: exit 0",
 	} {
@@ -187,7 +195,7 @@ func TestDemo(t *testing.T) {
 		t.Error("memcache-proxy skipped although memcached was given")
 	}
 	// Prefixed child logs, aligned on the longest name.
-	for _, name := range []string{"app", "health", "memcache-proxy", "metrics-adapter"} {
+	for _, name := range []string{"app", "health", "logsaver", "memcache-proxy", "metrics-adapter"} {
 		if !regexp.MustCompile(`(?m)^` + name + ` +\| time=`).MatchString(out) {
 			t.Errorf("no log line prefixed %q", name)
 		}
@@ -228,8 +236,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(out, "curl -s "+strings.TrimSuffix(proxy.url, "/")+"/metrics | grep podkit_memcache_proxy") {
 		t.Errorf("no metrics example for the proxy's admin at %s", proxy.url)
 	}
-	if len(rows) != 6 {
-		t.Errorf("table has %d rows, want 6: %v", len(rows), rows)
+	if !strings.HasPrefix(rows["logsaver"].url, "http://127.0.0.1:") {
+		t.Errorf("table row logsaver = %+v, want its admin URL", rows["logsaver"])
+	}
+	if len(rows) != 7 {
+		t.Errorf("table has %d rows, want 7: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)
@@ -256,8 +267,8 @@ func TestDemoWithoutMemcached(t *testing.T) {
 		}
 	}
 	rows := tableRows(t, out)
-	if len(rows) != 3 {
-		t.Errorf("table has %d rows, want metrics-adapter, app and health: %v", len(rows), rows)
+	if len(rows) != 4 {
+		t.Errorf("table has %d rows, want metrics-adapter, logsaver, app and health: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)

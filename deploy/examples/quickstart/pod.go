@@ -20,6 +20,8 @@ type container struct {
 	readyPath string            // GET addr+readyPath answers 200 once it is ready; "": addr is memcache, ready once it answers version
 	also      []port            // more addresses it listens on
 	files     map[string]string // written into the pod volume before it starts, like a mounted ConfigMap
+	dirs      []string          // made in the pod volume before it starts, like an emptyDir's mount point
+	env       []string          // added to the runner's environment, like a container's env
 	try       []string
 	// external: a server outside the pod (in Kubernetes, a memcached of a
 	// StatefulSet). It does not share the pod's volume, and it runs as
@@ -48,15 +50,15 @@ func pod(cfg config) []container {
 		"--", cfg.self, appMode, "-addr", app}
 	appTry := []string{"curl http://" + app + "/work"}
 	// Sidecars first, as the kubelet starts native sidecars before the
-	// app: the app's first statsd line and first request find them.
+	// app: the app's first statsd line, log line and request find them.
 	var specs []container
 	if cfg.mc.bin != "" {
 		specs = append(specs, memcacheContainers(cfg)...)
 		appArgv = append(appArgv, "-memcache", cfg.mc.listen)
 		appTry = append(appTry, "curl http://"+app+"/cache/hello   # twice: a miss, then a hit")
 	}
-	specs = append(specs, metricsContainer(cfg))
-	appArgv = append(appArgv, "-statsd", cfg.metrics.statsd)
+	specs = append(specs, metricsContainer(cfg), logsaverContainer(cfg))
+	appArgv = append(appArgv, "-statsd", cfg.metrics.statsd, "-log-file", appLog)
 	return append(specs, []container{
 		{
 			// The app runs under `podkit run`, as its init: the pod's
@@ -109,6 +111,14 @@ func start(s container, dir string, con *console, exits chan<- *child) (*child, 
 	cmd := exec.Command(s.argv[0], s.argv[1:]...)
 	// Like a mounted emptyDir: relative paths of every container meet here.
 	cmd.Dir = dir
+	if len(s.env) > 0 {
+		cmd.Env = append(os.Environ(), s.env...)
+	}
+	for _, name := range s.dirs {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
 	for name, text := range s.files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
