@@ -20,10 +20,17 @@ MABENCH_BUFFERS  ?= default,4MiB
 MABENCH_SCRAPES  ?= 10
 MABENCH_TIMER_SERIES  ?= 100000
 MABENCH_TIMER_SCRAPES ?= 5
+LOGBENCH_LINES    ?= 2000000
+LOGBENCH_ROUNDS   ?= 3
+LOGBENCH_DURATION ?= 6s
+LOGBENCH_RATE     ?= 20000
+LOGBENCH_OUTAGE   ?= 4s
+LOGBENCH_TARGETS  ?= podkit,reference
+LOGBENCH_FLAGS    ?=
 IMAGE         ?= podkit:dev
 IMAGE_ARCHIVE ?= bin/podkit-image.tar
 
-.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart mcbench mabench lint fuzz demo image clean
+.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart mcbench mabench logbench lint fuzz demo image clean
 
 all: build
 
@@ -45,7 +52,7 @@ test-deploy:
 deps:
 	scripts/deps.sh
 
-bench: build footprint runstart healthcpu mcbench mabench
+bench: build footprint runstart healthcpu mcbench mabench logbench
 
 footprint:
 	$(GO) run ./internal/bench/footprint -bin $(BIN)
@@ -73,6 +80,16 @@ mcbench: build
 mabench: build
 	$(GO) run ./internal/bench/mabench -bin $(BIN) -rounds $(MABENCH_ROUNDS) -step $(MABENCH_STEP) -steps $(MABENCH_STEPS) \
 	  -buffers $(MABENCH_BUFFERS) -scrapes $(MABENCH_SCRAPES) -timer-series $(MABENCH_TIMER_SERIES) -timer-scrapes $(MABENCH_TIMER_SCRAPES)
+
+# podkit logsaver (issue 6): delivered lines/s to the http and file sinks,
+# CPU per million lines, peak RSS, and the fault scenarios (rotation by
+# rename, copytruncate and delete; kill -9s; sink outages), each checked
+# line by line for loss, next to a naive reference shipper. More flags
+# (-sinks, -scenarios, -kills, -max-buffer, -json, -keep): LOGBENCH_FLAGS,
+# or go run ./internal/bench/logbench -h.
+logbench: build
+	$(GO) run ./internal/bench/logbench -bin $(BIN) -lines $(LOGBENCH_LINES) -rounds $(LOGBENCH_ROUNDS) -duration $(LOGBENCH_DURATION) \
+	  -rate $(LOGBENCH_RATE) -outage $(LOGBENCH_OUTAGE) -targets $(LOGBENCH_TARGETS) $(LOGBENCH_FLAGS)
 
 lint:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

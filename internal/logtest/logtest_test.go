@@ -141,3 +141,24 @@ func TestReceiver(t *testing.T) {
 		t.Errorf("batches %d rejected %d", rc.Batches.Load(), rc.Rejected.Load())
 	}
 }
+
+func TestRecordLine(t *testing.T) {
+	for _, tc := range []struct {
+		rec, want string
+		fast, ok  bool
+	}{
+		{`{"line":"a b","file":"f","offset":3}`, "a b", true, true},
+		{`{"line":"a b","file":"f","offset":3}`, "a b", false, true},
+		{`{"line":"a\"b","file":"f"}`, `a"b`, true, true}, // escaped: decoded
+		{`{"file":"f","line":"x"}`, "x", true, true},      // line not first: decoded
+		{`{"line":"a","file":`, "", true, false},          // no '}': decoded, rejected
+		{`{"line":"a","file":`, "", false, false},
+		{`{"line":"a",bad}`, "a", true, true}, // fast trusts the rest
+		{`{"line":"a",bad}`, "", false, false},
+	} {
+		got, err := RecordLine([]byte(tc.rec), tc.fast)
+		if (err == nil) != tc.ok || string(got) != tc.want {
+			t.Errorf("RecordLine(%s, %v) = %q, %v", tc.rec, tc.fast, got, err)
+		}
+	}
+}

@@ -61,7 +61,7 @@ type HTTPConfig struct {
 	MaxBatchBytes int64         // 0: 4 MiB; a larger batch goes as several POSTs split at line ends
 	MaxAttempts   int           // per POST; 0: retry until ctx is done
 	BackoffBase   time.Duration // first retry's cap; 0: 250ms
-	BackoffMax    time.Duration // bound on any backoff delay; 0: 30s
+	BackoffMax    time.Duration // bound on any backoff delay; 0: 5s
 }
 
 // Defaults and bounds of HTTP options.
@@ -69,7 +69,7 @@ const (
 	defaultHTTPTimeout   = 30 * time.Second
 	defaultMaxBatchBytes = 4 << 20
 	defaultBackoffBase   = 250 * time.Millisecond
-	defaultBackoffMax    = 30 * time.Second
+	defaultBackoffMax    = 5 * time.Second // a sink back up is used within seconds: the backlog is on disk, waiting costs nothing
 	// maxRetryAfter bounds a server's Retry-After, so a bogus date cannot
 	// stall the sink for days.
 	maxRetryAfter = 15 * time.Minute
