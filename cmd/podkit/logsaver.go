@@ -87,7 +87,7 @@ func (f *lsFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&f.mlTimeout, "multiline-timeout", format.DefaultTimeout, "a pending multiline entry is shipped after this long without a new line")
 	fs.StringArrayVar(&f.labels, "label", nil, "`KEY=VALUE` added to every record (repeat)")
 	fs.BoolVar(&f.noPod, "no-pod-labels", false, "do not add pod, namespace, pod_uid, node from the POD_NAME, POD_NAMESPACE, POD_UID, NODE_NAME variables")
-	fs.StringVar(&f.maxBuf, "max-buffer-bytes", "16MiB", "per sink, NDJSON waiting for its acknowledgement; reading pauses at it")
+	fs.StringVar(&f.maxBuf, "max-buffer-bytes", "4MiB", "per sink, NDJSON waiting for its acknowledgement; reading pauses at it")
 	fs.StringVar(&f.maxLine, "max-line-bytes", "256KiB", "longest line; longer ones are split (or cut with --truncate-long-lines), and counted")
 	fs.BoolVar(&f.truncate, "truncate-long-lines", false, "cut lines over --max-line-bytes instead of splitting them (the rest is dropped and counted)")
 	fs.StringVar(&f.bat, "batch-bytes", "1MiB", "a batch is sent at this NDJSON size")

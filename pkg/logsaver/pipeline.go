@@ -22,6 +22,10 @@ type pipeline struct {
 	cursor *tail.Cursor
 
 	decoders map[uint64]*decoder // by tail.Chunk.File
+	now      time.Time           // the decoders' clock: read once per chunk, not per line
+	enc      *record.Encoder
+	records  bool        // the sink reads Batch.Records (record.RecordsUser)
+	free     chan *batch // acknowledged batches, for their buffers' reuse
 	batches  chan *batch
 	room     chan struct{} // a batch was acknowledged: buffer space freed
 
@@ -58,9 +62,15 @@ type ack struct {
 }
 
 func newPipeline(s *Saver, sk record.Sink) *pipeline {
-	p := &pipeline{s: s, name: sk.Name(), sink: sk, decoders: map[uint64]*decoder{}, room: make(chan struct{}, 1)}
+	p := &pipeline{s: s, name: sk.Name(), sink: sk, decoders: map[uint64]*decoder{}, room: make(chan struct{}, 1),
+		enc: record.NewEncoder(s.cfg.Labels)}
+	if ru, ok := sk.(record.RecordsUser); ok {
+		p.records = ru.UsesRecords()
+	}
 	// One batch being built, the rest waiting or in flight.
-	p.batches = make(chan *batch, max(1, s.cfg.MaxBufferBytes/s.cfg.BatchBytes))
+	n := max(1, s.cfg.MaxBufferBytes/s.cfg.BatchBytes)
+	p.batches = make(chan *batch, n)
+	p.free = make(chan *batch, n+1)
 	p.m.format.Store(&format.Stats{})
 	return p
 }
@@ -89,7 +99,7 @@ func (p *pipeline) read(ctx, drain context.Context) {
 	cfg := &p.s.cfg
 	var ch tail.Chunk
 	var out []format.Entry
-	cur := &batch{}
+	cur := p.newBatch()
 	var due time.Time // when cur must go, once it has a record
 	for {
 		draining := ctx.Err() != nil
@@ -117,7 +127,7 @@ func (p *pipeline) read(ctx, drain context.Context) {
 		case err == nil:
 			out = p.feed(&ch, out[:0])
 			p.add(cur, out, now)
-			if cur.first.IsZero() && len(cur.b.Records) > 0 {
+			if cur.first.IsZero() && cur.b.N > 0 {
 				cur.first = now
 				due = now.Add(cfg.BatchWait)
 			}
@@ -143,13 +153,13 @@ func (p *pipeline) read(ctx, drain context.Context) {
 			}
 		}
 		p.add(cur, out, now)
-		if len(cur.b.NDJSON) >= cfg.BatchBytes || len(cur.b.Records) > 0 && !now.Before(due) || len(cur.b.Records) == 0 && p.acksDue() {
+		if len(cur.b.NDJSON) >= cfg.BatchBytes || cur.b.N > 0 && !now.Before(due) || cur.b.N == 0 && p.acksDue() {
 			// Queued under the drain context only: a batch given up
 			// while later ones are acknowledged would be lost.
 			if !p.emit(cur, drain) {
 				return
 			}
-			cur, due = &batch{}, time.Time{}
+			cur, due = p.newBatch(), time.Time{}
 		}
 		p.forget(now)
 	}
@@ -177,7 +187,7 @@ func (p *pipeline) feed(ch *tail.Chunk, out []format.Entry) []format.Entry {
 	if d == nil && len(ch.Records) > 0 {
 		cfg := &p.s.cfg
 		fd, err := format.New(format.Config{Format: cfg.Format, File: ch.Records[0].File, Multiline: cfg.MultilineStart,
-			Timeout: cfg.MultilineTimeout, MaxBytes: cfg.Tail.MaxLineBytes, Start: ch.Start})
+			Timeout: cfg.MultilineTimeout, MaxBytes: cfg.Tail.MaxLineBytes, Start: ch.Start, Now: p.clock})
 		if err != nil {
 			// Checked in New with the same settings: not reached.
 			p.s.cfg.Logger.Error("logsaver: decoder", "err", err)
@@ -189,7 +199,8 @@ func (p *pipeline) feed(ch *tail.Chunk, out []format.Entry) []format.Entry {
 	if d == nil {
 		return out
 	}
-	d.last = time.Now()
+	p.now = time.Now()
+	d.last = p.now
 	for i := range ch.Records {
 		r := &ch.Records[i]
 		end := ch.End
@@ -201,14 +212,40 @@ func (p *pipeline) feed(ch *tail.Chunk, out []format.Entry) []format.Entry {
 	return out
 }
 
+func (p *pipeline) clock() time.Time { return p.now }
+
 // add encodes entries into b.
 func (p *pipeline) add(b *batch, es []format.Entry, now time.Time) {
 	for i := range es {
-		b.b.Records = append(b.b.Records, es[i].Record)
-		b.b.NDJSON = record.AppendNDJSON(b.b.NDJSON, &es[i].Record, p.s.cfg.Labels)
+		if p.records {
+			b.b.Records = append(b.b.Records, es[i].Record)
+		}
+		b.b.NDJSON = p.enc.Append(b.b.NDJSON, &es[i].Record)
 	}
+	b.b.N += len(es)
 	if len(es) > 0 && b.first.IsZero() {
 		b.first = now
+	}
+}
+
+// newBatch returns an empty batch, reusing an acknowledged one's buffers:
+// growing a fresh megabyte per batch cost more than encoding it.
+func (p *pipeline) newBatch() *batch {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return &batch{b: record.Batch{NDJSON: make([]byte, 0, p.s.cfg.BatchBytes*3/2)}}
+	}
+}
+
+// recycle gives an acknowledged batch's buffers back.
+func (p *pipeline) recycle(b *batch) {
+	clear(b.b.Records) // let the lines' memory go
+	*b = batch{b: record.Batch{Records: b.b.Records[:0], NDJSON: b.b.NDJSON[:0]}, acks: b.acks[:0]}
+	select {
+	case p.free <- b:
+	default:
 	}
 }
 
@@ -233,7 +270,7 @@ func (p *pipeline) emit(b *batch, ctx context.Context) bool {
 			d.emitted = off
 		}
 	}
-	if len(b.b.Records) == 0 && len(b.acks) == 0 {
+	if b.b.N == 0 && len(b.acks) == 0 {
 		return true
 	}
 	p.buffered.Add(int64(len(b.b.NDJSON)))
@@ -282,11 +319,11 @@ func (p *pipeline) send(ctx context.Context, ck *checkpointer) {
 		if !b.first.IsZero() {
 			p.oldest.CompareAndSwap(0, b.first.UnixNano()) // the oldest not yet acknowledged
 		}
-		for attempt := 0; len(b.b.Records) > 0; attempt++ {
+		for attempt := 0; b.b.N > 0; attempt++ {
 			err := p.sink.Send(ctx, &b.b)
 			if err == nil {
 				p.m.acked.Add(1)
-				p.m.records.Add(uint64(len(b.b.Records)))
+				p.m.records.Add(uint64(b.b.N))
 				p.m.bytes.Add(uint64(len(b.b.NDJSON)))
 				break
 			}
@@ -296,7 +333,7 @@ func (p *pipeline) send(ctx context.Context, ck *checkpointer) {
 			}
 			d := min(cfg.RetryMax, 500*time.Millisecond<<min(attempt, 10))
 			d = d/2 + rand.N(d/2+1)
-			cfg.Logger.Warn("sink refused a batch; it is sent again", "sink", p.name, "records", len(b.b.Records), "attempt", attempt+1, "retry_in", d.Round(time.Millisecond), "err", err)
+			cfg.Logger.Warn("sink refused a batch; it is sent again", "sink", p.name, "records", b.b.N, "attempt", attempt+1, "retry_in", d.Round(time.Millisecond), "err", err)
 			select {
 			case <-ctx.Done():
 				return
@@ -308,6 +345,7 @@ func (p *pipeline) send(ctx context.Context, ck *checkpointer) {
 		}
 		p.buffered.Add(-int64(len(b.b.NDJSON)))
 		p.oldest.Store(0)
+		p.recycle(b)
 		select {
 		case p.room <- struct{}{}:
 		default:

@@ -190,7 +190,7 @@ func (s *File) Send(ctx context.Context, b *record.Batch) error {
 		s.c.failed.Add(1)
 		return fmt.Errorf("sink %s: %w", s.name, err)
 	}
-	s.c.ack(len(b.Records), len(b.NDJSON), n)
+	s.c.ack(b.Len(), len(b.NDJSON), n)
 	return nil
 }
 

@@ -219,7 +219,7 @@ func (h *HTTP) Send(ctx context.Context, b *record.Batch) error {
 		wire += n
 		data = data[len(part):]
 	}
-	h.c.ack(len(b.Records), len(b.NDJSON), wire)
+	h.c.ack(b.Len(), len(b.NDJSON), wire)
 	return nil
 }
 

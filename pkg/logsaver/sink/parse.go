@@ -58,7 +58,7 @@ var ErrUsage = errors.New("bad sink URL")
 // Parse builds the sink named by rawURL:
 //
 //	file:///DIR?max-bytes=100MiB&max-age=1h&gzip=1&gzip-level=1&prefix=logsaver
-//	http://HOST/PATH?gzip=1&timeout=30s&max-batch-bytes=4MiB&max-attempts=0&backoff-base=250ms&backoff-max=30s
+//	http://HOST/PATH?gzip=1&timeout=30s&max-batch-bytes=4MiB&max-attempts=0&backoff-base=250ms&backoff-max=5s
 //	https://USER:PASSWORD@HOST/PATH?... (credentials sent as basic auth, never shown)
 //	stdout
 //

@@ -61,7 +61,7 @@ func (w *Writer) Send(ctx context.Context, b *record.Batch) error {
 		w.c.failed.Add(1)
 		return fmt.Errorf("sink %s: %w", w.name, err)
 	}
-	w.c.ack(len(b.Records), len(b.NDJSON), n)
+	w.c.ack(b.Len(), len(b.NDJSON), n)
 	return nil
 }
 

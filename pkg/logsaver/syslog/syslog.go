@@ -27,6 +27,10 @@ type Sink struct {
 // Name is syslog+tcp://HOST:PORT.
 func (s *Sink) Name() string { return "syslog+tcp://" + s.opts.Addr }
 
+// UsesRecords implements record.RecordsUser: syslog frames each record
+// itself.
+func (s *Sink) UsesRecords() bool { return true }
+
 // Send writes every record of b, in order, as one write, and returns nil
 // once it is in the socket's send buffer: TCP syslog has no
 // acknowledgement (see the package comment). Before writing, it replaces
