@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -94,19 +93,7 @@ func (e *Exporter) Send(t testing.TB, lines ...string) {
 // Metrics returns the exporter's /metrics text.
 func (e *Exporter) Metrics(t testing.TB) string {
 	t.Helper()
-	resp, err := http.Get(e.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("/metrics: %s: %s", resp.Status, b)
-	}
-	return string(b)
+	return proctest.Get(t, e.URL+"/metrics")
 }
 
 // Value returns the value of an unlabelled sample, 0 when absent.

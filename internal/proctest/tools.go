@@ -1,6 +1,7 @@
 package proctest
 
 import (
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -54,4 +55,23 @@ func HTTPOK(url string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// Get fetches url and returns its body; an error or a status other than
+// 200 fails the test.
+func Get(t testing.TB, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
+	}
+	return string(b)
 }

@@ -6,7 +6,6 @@ package statsdtest
 import (
 	"io"
 	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,16 +86,7 @@ func (e *Exporter) Send(t testing.TB, lines ...string) {
 // Metrics returns the exporter's /metrics text.
 func (e *Exporter) Metrics(t testing.TB) string {
 	t.Helper()
-	resp, err := http.Get(e.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return proctest.Get(t, e.URL+"/metrics")
 }
 
 // Counter returns the value of an unlabelled sample, 0 when absent.
