@@ -6,11 +6,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podkit/podkit/pkg/logsaver/format"
+	"github.com/podkit/podkit/pkg/logsaver/sink"
 )
 
 var (
 	descBatches = prometheus.NewDesc("podkit_logsaver_sink_batches_total",
 		"Batches sent to a sink, by result: acked (the sink acknowledged them; the checkpoint moves) or failed (tried again).", []string{"sink", "result"}, nil)
+	descRetries = prometheus.NewDesc("podkit_logsaver_sink_retries_total",
+		"Attempts a sink repeated inside one send (HTTP 5xx, 429, connection errors), before it acknowledged or failed the batch.", []string{"sink"}, nil)
 	descRecords = prometheus.NewDesc("podkit_logsaver_sink_records_total",
 		"Records acknowledged by a sink.", []string{"sink"}, nil)
 	descBytes = prometheus.NewDesc("podkit_logsaver_sink_bytes_total",
@@ -44,7 +47,7 @@ var (
 type collector struct{ s *Saver }
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descBatches, descRecords, descBytes, descBuffered, descOldest, descLines, descReadBytes,
+	for _, d := range []*prometheus.Desc{descBatches, descRetries, descRecords, descBytes, descBuffered, descOldest, descLines, descReadBytes,
 		descLag, descOpen, descLong, descDropped, descMalformed, descJoined, descSaves, descLastSave} {
 		ch <- d
 	}
@@ -61,6 +64,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range c.s.pipelines {
 		counter(descBatches, float64(p.m.acked.Load()), p.name, "acked")
 		counter(descBatches, float64(p.m.failed.Load()), p.name, "failed")
+		if ss, ok := p.sink.(sink.StatsSource); ok {
+			counter(descRetries, float64(ss.Stats().Retried), p.name)
+		}
 		counter(descRecords, float64(p.m.records.Load()), p.name)
 		counter(descBytes, float64(p.m.bytes.Load()), p.name)
 		gauge(descBuffered, float64(p.buffered.Load()), p.name)
