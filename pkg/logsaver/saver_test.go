@@ -2,13 +2,18 @@ package logsaver
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/podkit/podkit/internal/logtest"
+	"github.com/podkit/podkit/pkg/logsaver/format"
+	"github.com/podkit/podkit/pkg/logsaver/record"
 	"github.com/podkit/podkit/pkg/logsaver/tail"
 )
 
@@ -152,5 +157,71 @@ func TestSinkOutage(t *testing.T) {
 	waitCount(t, rc.Tally, "app.log", 20000)
 	if r := rc.Tally.Check("app.log", 1, 20000); !r.Lossless() {
 		t.Fatal(r)
+	}
+}
+
+// SIGTERM right after the app's last line (a native sidecar stops after
+// the app): what the files hold is shipped before Run returns.
+func TestStopDrainsFiles(t *testing.T) {
+	dir := t.TempDir()
+	rc := logtest.NewReceiver()
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	path := filepath.Join(dir, "app.log")
+	w, _ := logtest.NewWriter(logtest.WriterConfig{Path: path, Lines: 50000})
+	if err := w.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s, stop := runSaver(t, Config{
+		Tail:     tail.Config{Paths: []string{path}, PollInterval: 20 * time.Millisecond},
+		StateDir: filepath.Join(dir, "state"), Sinks: []string{srv.URL}, BatchBytes: 64 << 10, DrainTimeout: 20 * time.Second,
+	})
+	for s.Ready() != nil {
+		time.Sleep(time.Millisecond)
+	}
+	stop() // at once: most lines are still unread
+	if r := rc.Tally.Check("app.log", 1, 50000); !r.Lossless() {
+		t.Fatalf("after the stop: %v", r)
+	}
+}
+
+// --format cri through the whole pipeline: partial lines joined, the
+// runtime's fields in the record, labels added.
+func TestCRIFormatToFileSink(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	os.WriteFile(path, []byte("2026-11-29T10:00:00.000000001Z stdout P hello \n"+
+		"2026-11-29T10:00:00.000000002Z stdout F world\n"+
+		"2026-11-29T10:00:00.000000003Z stderr F oops\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	_, stop := runSaver(t, Config{
+		Tail:     tail.Config{Paths: []string{path}, PollInterval: 20 * time.Millisecond},
+		StateDir: filepath.Join(dir, "state"), Sinks: []string{"file://" + out}, Format: format.CRI,
+		Labels: []record.Label{{Name: "app", Value: "web"}},
+	})
+	var recs []map[string]any
+	for i := 0; len(recs) < 2; i++ {
+		if i == 1000 {
+			t.Fatalf("records: %v", recs)
+		}
+		time.Sleep(10 * time.Millisecond)
+		recs = recs[:0]
+		files, _ := filepath.Glob(filepath.Join(out, "*"))
+		for _, f := range files {
+			data, _ := os.ReadFile(f)
+			for line := range strings.SplitSeq(strings.TrimSpace(string(data)), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(line), &m) == nil {
+					recs = append(recs, m)
+				}
+			}
+		}
+	}
+	stop()
+	if recs[0]["line"] != "hello world" || recs[0]["stream"] != "stdout" || recs[0]["app"] != "web" || recs[0]["offset"] != 0.0 {
+		t.Errorf("first record %v: want the partial lines joined, its stream and the label", recs[0])
+	}
+	if recs[1]["line"] != "oops" || recs[1]["stream"] != "stderr" {
+		t.Errorf("second record %v", recs[1])
 	}
 }
