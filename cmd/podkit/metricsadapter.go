@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -77,7 +78,11 @@ samples dropped by reason, series, kernel drops); the admin server has
 			}
 			if err := ad.Listen(); err != nil {
 				if errors.Is(err, listen.ErrAddrInUse) {
-					return cli.Usagef("statsd-udp-addr", "%v", err)
+					flag := "statsd-udp-addr"
+					if strings.HasPrefix(err.Error(), "graphite:") {
+						flag = "graphite-addr"
+					}
+					return cli.Usagef(flag, "%v", err)
 				}
 				return err
 			}
@@ -98,7 +103,7 @@ type maFlags struct {
 	graphiteStrict, sets                     bool
 	setWindow                                time.Duration
 	graphiteExpiry                           time.Duration
-	unixMode                                 uint32
+	unixMode                                 string
 	readBuffer, sockets, maxSeries, cache    int
 	maxLine                                  int
 	tags                                     []string
@@ -111,7 +116,7 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.udp, "statsd-udp-addr", metricsadapter.DefaultStatsdUDPAddr, "statsd UDP `HOST:PORT` (\"\": off)")
 	fs.StringVar(&f.tcp, "statsd-tcp-addr", "", "statsd TCP `HOST:PORT` (\"\": off)")
 	fs.StringVar(&f.unixgram, "statsd-unixgram-path", "", "statsd unixgram socket `PATH` (\"\": off)")
-	fs.Uint32Var(&f.unixMode, "statsd-unixgram-mode", 0o755, "permissions of the unixgram socket file")
+	fs.StringVar(&f.unixMode, "statsd-unixgram-mode", "755", "permissions of the unixgram socket file, in octal (statsd_exporter's --statsd.unixsocket-mode)")
 	fs.StringSliceVar(&f.tags, "statsd-tags", []string{"dogstatsd", "influxdb", "librato", "signalfx"}, "tag dialects parsed (\"none\": tags stay part of the name)")
 	fs.BoolVar(&f.sets, "statsd-sets", false, "take statsd sets (name:member|s) as gauges of distinct members per window (statsd_exporter rejects them)")
 	fs.DurationVar(&f.setWindow, "statsd-set-window", metricsadapter.DefaultSetWindow, "the window a set counts distinct members over (statsd's flush interval)")
@@ -134,7 +139,7 @@ func (f *maFlags) add(fs *pflag.FlagSet) {
 // config turns the flags into a Config; errors are usage errors.
 func (f *maFlags) config() (metricsadapter.Config, error) {
 	cfg := metricsadapter.Config{
-		StatsdUDPAddr: f.udp, StatsdTCPAddr: f.tcp, StatsdUnixgramPath: f.unixgram, StatsdUnixgramMode: os.FileMode(f.unixMode),
+		StatsdUDPAddr: f.udp, StatsdTCPAddr: f.tcp, StatsdUnixgramPath: f.unixgram,
 		ReadBuffer: f.readBuffer, UDPSockets: f.sockets, MappingFile: f.mappingFile, MappingCache: f.cache,
 		MaxSeries: f.maxSeries, MetricsAddr: f.metrics, WatchInterval: f.watch,
 		StatsdLimits: statsd.Limits{MaxLineLength: f.maxLine}, StatsdSets: f.sets, StatsdSetWindow: f.setWindow,
@@ -150,6 +155,13 @@ func (f *maFlags) config() (metricsadapter.Config, error) {
 	if f.maxLine <= 0 || f.maxLine > statsd.DefaultMaxPacketSize {
 		return cfg, cli.Usagef("statsd-max-line-length", "must be 1..%d (got %d)", statsd.DefaultMaxPacketSize, f.maxLine)
 	}
+	// Octal whether or not it starts with 0, as statsd_exporter reads it:
+	// "755" is rwxr-xr-x, not decimal 755.
+	mode, err := strconv.ParseUint(f.unixMode, 8, 32)
+	if err != nil || mode&^0o777 != 0 {
+		return cfg, cli.Usagef("statsd-unixgram-mode", "want octal permissions such as 755 (got %q)", f.unixMode)
+	}
+	cfg.StatsdUnixgramMode = os.FileMode(mode)
 	if f.watch == 0 {
 		return cfg, cli.Usagef("config-watch-interval", "must not be 0 (negative: only on SIGHUP)")
 	}

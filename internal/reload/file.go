@@ -70,7 +70,8 @@ func (f *File) read() (os.FileInfo, []byte, error) {
 // Changed reports whether the content differs from what Read last
 // returned. A file that cannot be read counts as unchanged (it may be
 // being replaced; the next check sees it), except one grown past Max,
-// whose rejection Read will then report.
+// whose rejection Read will then report (once: a later check compares
+// with the oversized file).
 func (f *File) Changed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -82,6 +83,9 @@ func (f *File) Changed() bool {
 		return false
 	}
 	if fi.Size() > f.max() {
+		// Reported once: Read will reject it, and the next check must not
+		// report (and a reload log and count) it again until it changes.
+		f.fi = fi
 		return true
 	}
 	fi, data, err := f.read()

@@ -32,6 +32,7 @@ type Adapter struct {
 	gfile    *reload.File                   // graphite mapping; nil: none
 	sfile    *reload.File                   // scrape config; nil: none
 	scraper  *scrape.Scraper                // nil: no scrapes
+	client   *http.Client                   // the scraper's; its idle connections are closed when Run returns
 	reloader *reload.Reloader
 	stats    *stats
 	cached   atomic.Int64 // mapping cache entries of all statsd readers
@@ -39,6 +40,7 @@ type Adapter struct {
 	handler  http.Handler
 
 	mu       sync.Mutex       // guards the listeners below until Run
+	bound    bool             // Listen succeeded: a second call does nothing
 	statsdL  *listen.Listener // nil: no statsd input
 	graphL   *listen.Listener // nil: no graphite input
 	httpL    net.Listener
@@ -79,7 +81,8 @@ func New(cfg Config) (*Adapter, error) {
 		if err != nil {
 			return nil, err
 		}
-		if a.scraper, err = scrape.New(sc, scrape.Options{Logger: cfg.Logger, Registry: cfg.Registry}); err != nil {
+		a.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		if a.scraper, err = scrape.New(sc, scrape.Options{Client: a.client, Logger: cfg.Logger, Registry: cfg.Registry}); err != nil {
 			return nil, &FileError{File: cfg.ScrapeFile, Err: err}
 		}
 	}
@@ -192,7 +195,7 @@ func (a *Adapter) Handler() http.Handler { return a.handler }
 func (a *Adapter) Listen() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.statsdL != nil || a.graphL != nil {
+	if a.bound {
 		return nil
 	}
 	var ls []*listen.Listener
@@ -246,6 +249,7 @@ func (a *Adapter) Listen() error {
 		}
 		a.httpL = hl
 	}
+	a.bound = true
 	return nil
 }
 
@@ -356,10 +360,12 @@ func (a *Adapter) Run(ctx context.Context) error {
 	a.serving.Store(true)
 	<-ctx.Done()
 	a.serving.Store(false)
-	for _, l := range a.listeners() {
-		l.Close()
-	}
+	// Each listener's Run closes it on ctx.Done; closing it here could
+	// beat a Run that has not started yet, which then fails.
 	wg.Wait()
+	if a.client != nil {
+		a.client.CloseIdleConnections() // the scrapes' keep-alive connections
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -368,8 +374,9 @@ func (a *Adapter) Run(ctx context.Context) error {
 	}
 }
 
-// Reload re-reads the mapping file: a bad file is rejected and the
-// running mapping stays. Readers pick up the new mapping with their next
+// Reload re-reads the statsd and Graphite mapping files and the scrape
+// file, all or nothing: a bad file is rejected and the running
+// configuration stays. Readers pick up a new mapping with their next
 // sample.
 func (a *Adapter) Reload() error {
 	a.reloadMu.Lock()

@@ -88,8 +88,9 @@ type Config struct {
 	// OpenMetrics); "": not served, the caller mounts Handler.
 	MetricsAddr string
 
-	// WatchInterval is how often MappingFile is checked for changes (0:
-	// 2s, < 0: never); Reload (SIGHUP) re-reads it too.
+	// WatchInterval is how often the files (MappingFile,
+	// GraphiteMappingFile, ScrapeFile) are checked for changes (0: 2s,
+	// < 0: never); Reload (SIGHUP) re-reads them too.
 	WatchInterval time.Duration
 	Reload        <-chan os.Signal
 

@@ -16,7 +16,7 @@ type dropReason uint8
 const (
 	dropMapping      dropReason = iota + 1 // action: drop
 	dropEmptyName                          // the name template expanded to ""
-	dropUnsupported                        // a statsd type with no Prometheus meaning (sets)
+	dropUnsupported                        // an event type statsd.go does not know (defensive: the parser rejects the rest)
 	dropMaxSeries                          // the store is full (--max-series)
 	dropConflict                           // the name exists with another type
 	dropNegative                           // a negative counter increment

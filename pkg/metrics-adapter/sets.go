@@ -16,8 +16,12 @@ import (
 // with Config.StatsdSets, each set is a gauge holding the number of
 // distinct members of the last complete window, as statsd publishes it at
 // each flush. Members are kept as 64-bit hashes, at most maxSetMembers per
-// set per window (a set past it saturates, counted as set_overflow).
-const maxSetMembers = 100_000
+// set per window and maxSetMembersTotal in all sets together (a set past
+// either saturates, counted as set_overflow): some 20 MB at most.
+const (
+	maxSetMembers      = 100_000
+	maxSetMembersTotal = 1 << 20
+)
 
 // DefaultSetWindow is statsd's flush interval.
 const DefaultSetWindow = 10 * time.Second
@@ -26,9 +30,11 @@ type sets struct {
 	a    *Adapter
 	seed maphash.Seed
 
-	mu  sync.Mutex
-	m   map[string]*set // by series key
-	key []byte
+	mu     sync.Mutex
+	m      map[string]*set // by series key
+	key    []byte
+	budget int // bound of held, members of all sets in this window
+	held   int
 }
 
 type set struct {
@@ -40,7 +46,7 @@ type set struct {
 }
 
 func newSets(a *Adapter) *sets {
-	return &sets{a: a, seed: maphash.MakeSeed(), m: make(map[string]*set)}
+	return &sets{a: a, seed: maphash.MakeSeed(), m: make(map[string]*set), budget: maxSetMembersTotal}
 }
 
 // add records member for the set name{labels}; labels may alias a packet.
@@ -60,15 +66,21 @@ func (ss *sets) add(name string, labels []series.Label, member []byte, o *series
 		for i, l := range labels {
 			ls[i] = series.Label{Name: strings.Clone(l.Name), Value: strings.Clone(l.Value)}
 		}
-		st = &set{name: name, labels: ls, opts: *o, members: make(map[uint64]struct{})}
+		st = &set{name: name, labels: ls, opts: *o}
 		ss.m[string(ss.key)] = st
 	}
 	st.idle = 0
-	if len(st.members) >= maxSetMembers {
-		_, seen := st.members[h]
-		return true, !seen
+	if st.members == nil {
+		st.members = make(map[uint64]struct{})
+	}
+	if _, seen := st.members[h]; seen {
+		return true, false
+	}
+	if len(st.members) >= maxSetMembers || ss.held >= ss.budget {
+		return true, true
 	}
 	st.members[h] = struct{}{}
+	ss.held++
 	return true, false
 }
 
@@ -92,7 +104,8 @@ func setKey(b []byte, name string, labels []series.Label) []byte {
 
 // flush publishes each set's count for the window that ended and starts a
 // new one; a set idle for two windows is forgotten (its gauge stays, at 0,
-// until its TTL).
+// until its TTL). The members' maps are dropped, not cleared: a cleared map
+// keeps its largest size, and the bound is on what the window holds.
 func (ss *sets) flush() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -105,8 +118,9 @@ func (ss *sets) flush() {
 				delete(ss.m, k)
 			}
 		}
-		clear(st.members)
+		st.members = nil
 	}
+	ss.held = 0
 }
 
 func (ss *sets) run(ctx context.Context, window time.Duration) {

@@ -105,6 +105,7 @@ next:
 			s.n.samples[inStatsd][e.Type]--
 			s.n.dropped[dropMaxSeries]++
 		case overflow:
+			s.n.samples[inStatsd][e.Type]--
 			s.n.dropped[dropSetOverflow]++
 		}
 		return
@@ -186,6 +187,14 @@ func resolve(mp *mapping.Mapper, name string, class mapping.MetricType) *mapped 
 		m.obs = series.Histogram
 	}
 	m.opts = series.Options{TTL: r.TTL, Buckets: r.Buckets}
+	// statsd_exporter's registry takes max_age and age_buckets from the
+	// defaults unless the mapping has summary_options (unmatched names and
+	// mappings without an observer_type have none).
+	so := mp.Defaults().SummaryOptions
+	if mm := r.Mapping; mm != nil && mm.SummaryOptions != nil {
+		so = *mm.SummaryOptions
+	}
+	m.opts.MaxAge, m.opts.AgeBuckets = time.Duration(so.MaxAge), int(so.AgeBuckets)
 	for _, q := range r.Quantiles {
 		m.opts.Quantiles = append(m.opts.Quantiles, series.Quantile{Quantile: q.Quantile, Error: q.Error})
 	}
@@ -194,10 +203,6 @@ func resolve(mp *mapping.Mapper, name string, class mapping.MetricType) *mapped 
 		m.honor = mm.HonorLabels
 		if mm.Scale != nil {
 			m.scale, m.scaled = *mm.Scale, true
-		}
-		if so := mm.SummaryOptions; so != nil {
-			m.opts.MaxAge = time.Duration(so.MaxAge)
-			m.opts.AgeBuckets = int(so.AgeBuckets)
 		}
 	}
 	return m
