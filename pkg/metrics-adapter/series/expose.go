@@ -47,12 +47,13 @@ const flushAt = 32 << 10
 // lock only for that), sorts, then formats without any lock. Its scratch
 // memory is kept for the next call, so scrapes do not grow the heap.
 func (s *Store) Expose(w io.Writer, f Format) error {
-	return s.expose(w, f, true)
+	return s.expose(w, f, true, nil)
 }
 
 // expose writes the store's families, and "# EOF" in OpenMetrics when eof
-// is set (unset when more families follow, see Handler).
-func (s *Store) expose(w io.Writer, f Format, eof bool) error {
+// is set (unset when more families follow, see Handler); wrote, if set,
+// is told each family's name.
+func (s *Store) expose(w io.Writer, f Format, eof bool, wrote func(name string)) error {
 	s.scrapeMu.Lock()
 	defer s.scrapeMu.Unlock()
 	sc := &s.scratch
@@ -65,6 +66,9 @@ func (s *Store) expose(w io.Writer, f Format, eof bool) error {
 		if cur == nil || en.fam.name != curName {
 			cur, curName = en.fam, en.fam.name
 			e.header(cur)
+			if wrote != nil {
+				wrote(curName)
+			}
 		} else if en.fam.typ != cur.typ {
 			continue // the name was expired and recreated with another type mid-scrape
 		}

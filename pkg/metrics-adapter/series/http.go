@@ -70,7 +70,10 @@ func (s *Store) exposeAll(w io.Writer, f Format, more []prometheus.Gatherer) err
 	if len(more) == 0 {
 		return s.Expose(w, f)
 	}
-	if err := s.expose(w, f, false); err != nil {
+	// The names actually written, not the store's names afterwards: a
+	// family that expires meanwhile must still not be written twice.
+	written := map[string]bool{}
+	if err := s.expose(w, f, false, func(name string) { written[name] = true }); err != nil {
 		return err
 	}
 	// Gatherers returns what it could gather along with an error; a
@@ -81,7 +84,7 @@ func (s *Store) exposeAll(w io.Writer, f Format, more []prometheus.Gatherer) err
 		enc = expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeOpenMetrics))
 	}
 	for _, mf := range mfs {
-		if s.hasFamily(mf.GetName()) {
+		if written[mf.GetName()] {
 			continue
 		}
 		if err := enc.Encode(mf); err != nil {
@@ -93,10 +96,4 @@ func (s *Store) exposeAll(w io.Writer, f Format, more []prometheus.Gatherer) err
 		return err
 	}
 	return nil
-}
-
-func (s *Store) hasFamily(name string) bool {
-	s.famMu.Lock()
-	defer s.famMu.Unlock()
-	return s.families[name] != nil
 }
