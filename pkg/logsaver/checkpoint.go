@@ -2,6 +2,7 @@ package logsaver
 
 import (
 	"context"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -9,9 +10,9 @@ import (
 )
 
 // checkpointer saves every sink's acknowledged positions after each
-// acknowledgement. Saves do not wait for each other: acknowledgements
-// that arrive during a save are written by the next one, so a kill -9
-// repeats at most the batches acknowledged during one save.
+// acknowledgement, one save at a time. Acknowledgements do not wait for a
+// save: those that arrive during one are written by the next, so a kill
+// -9 repeats at most the batches acknowledged during one save.
 type checkpointer struct {
 	s    *Saver
 	kick chan struct{}
@@ -51,7 +52,11 @@ func (c *checkpointer) save() {
 	state := make(map[string][]checkpoint.Entry, len(c.s.pipelines))
 	for _, p := range c.s.pipelines {
 		if p.cursor != nil {
-			state[p.name] = p.cursor.Checkpoint()
+			// A file with no byte yet (truncated by copytruncate, not
+			// written since) has no fingerprint and nothing acknowledged:
+			// checkpoint.Save refuses such an entry, which would fail
+			// every save until the file grows again.
+			state[p.name] = slices.DeleteFunc(p.cursor.Checkpoint(), func(e checkpoint.Entry) bool { return e.FingerprintLen == 0 })
 		}
 	}
 	if err := c.s.store.Save(state); err != nil {

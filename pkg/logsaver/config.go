@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -97,6 +98,11 @@ func (c *Config) defaults() error {
 	if c.BatchBytes > c.MaxBufferBytes {
 		return fmt.Errorf("logsaver: batch bytes (%d) must not exceed max buffer bytes (%d)", c.BatchBytes, c.MaxBufferBytes)
 	}
+	// Decoders are made per file as files appear: a setting they refuse
+	// would leave those files' lines unsent, so it is refused here.
+	if _, err := format.New(c.decoderConfig("", 0, nil)); err != nil {
+		return fmt.Errorf("logsaver: %w", err)
+	}
 	if c.BatchWait <= 0 {
 		c.BatchWait = DefaultBatchWait
 	}
@@ -118,6 +124,7 @@ func (c *Config) defaults() error {
 	if c.Tail.Logger == nil {
 		c.Tail.Logger = c.Logger
 	}
+	c.Labels = slices.Clone(c.Labels) // appended to below: never the caller's array
 	if c.PodLabels {
 		for _, e := range podEnv {
 			if v := os.Getenv(e[0]); v != "" {
@@ -126,4 +133,10 @@ func (c *Config) defaults() error {
 		}
 	}
 	return nil
+}
+
+// decoderConfig is the format.Config of a decoder for file from start.
+func (c *Config) decoderConfig(file string, start int64, now func() time.Time) format.Config {
+	return format.Config{Format: c.Format, File: file, Multiline: c.MultilineStart,
+		Timeout: c.MultilineTimeout, MaxBytes: c.Tail.MaxLineBytes, Start: start, Now: now}
 }

@@ -127,10 +127,6 @@ func (p *pipeline) read(ctx, drain context.Context) {
 		case err == nil:
 			out = p.feed(&ch, out[:0])
 			p.add(cur, out, now)
-			if cur.first.IsZero() && cur.b.N > 0 {
-				cur.first = now
-				due = now.Add(cfg.BatchWait)
-			}
 		case errors.Is(err, tail.ErrStopped):
 			return
 		case drain.Err() != nil:
@@ -153,6 +149,9 @@ func (p *pipeline) read(ctx, drain context.Context) {
 			}
 		}
 		p.add(cur, out, now)
+		if due.IsZero() && cur.b.N > 0 {
+			due = cur.first.Add(cfg.BatchWait) // add set first with the batch's first record
+		}
 		if len(cur.b.NDJSON) >= cfg.BatchBytes || cur.b.N > 0 && !now.Before(due) || cur.b.N == 0 && p.acksDue() {
 			// Queued under the drain context only: a batch given up
 			// while later ones are acknowledged would be lost.
@@ -185,9 +184,8 @@ func (p *pipeline) nextDeadline(due time.Time) time.Duration {
 func (p *pipeline) feed(ch *tail.Chunk, out []format.Entry) []format.Entry {
 	d := p.decoders[ch.File]
 	if d == nil && len(ch.Records) > 0 {
-		cfg := &p.s.cfg
-		fd, err := format.New(format.Config{Format: cfg.Format, File: ch.Records[0].File, Multiline: cfg.MultilineStart,
-			Timeout: cfg.MultilineTimeout, MaxBytes: cfg.Tail.MaxLineBytes, Start: ch.Start, Now: p.clock})
+		out = p.flushGone(out)
+		fd, err := format.New(p.s.cfg.decoderConfig(ch.Records[0].File, ch.Start, p.clock))
 		if err != nil {
 			// Checked in New with the same settings: not reached.
 			p.s.cfg.Logger.Error("logsaver: decoder", "err", err)
@@ -213,6 +211,30 @@ func (p *pipeline) feed(ch *tail.Chunk, out []format.Entry) []format.Entry {
 }
 
 func (p *pipeline) clock() time.Time { return p.now }
+
+// flushGone ends the pending entries of file generations the tailer no
+// longer holds: truncated (copytruncate) ones, whose copy takes over their
+// positions as a new generation and is acknowledged through its own
+// decoder. Emitted before the new file's records, they are delivered
+// before any ack of the copy can pass them. Called when a decoder is made.
+func (p *pipeline) flushGone(out []format.Entry) []format.Entry {
+	var open map[uint64]bool
+	for f, d := range p.decoders {
+		if lines, _ := d.d.Pending(); lines == 0 {
+			continue
+		}
+		if open == nil {
+			open = map[uint64]bool{}
+			for _, fs := range p.s.tailer.Stats().Files {
+				open[fs.File] = true
+			}
+		}
+		if !open[f] {
+			out = d.d.FlushAll(out)
+		}
+	}
+	return out
+}
 
 // add encodes entries into b.
 func (p *pipeline) add(b *batch, es []format.Entry, now time.Time) {
@@ -317,7 +339,7 @@ func (p *pipeline) send(ctx context.Context, ck *checkpointer) {
 	cfg := &p.s.cfg
 	for b := range p.batches {
 		if !b.first.IsZero() {
-			p.oldest.CompareAndSwap(0, b.first.UnixNano()) // the oldest not yet acknowledged
+			p.oldest.Store(b.first.UnixNano()) // the oldest not yet acknowledged
 		}
 		for attempt := 0; b.b.N > 0; attempt++ {
 			err := p.sink.Send(ctx, &b.b)
