@@ -1,12 +1,14 @@
 package logsaver
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podkit/podkit/pkg/logsaver/format"
 	"github.com/podkit/podkit/pkg/logsaver/sink"
+	"github.com/podkit/podkit/pkg/logsaver/tail"
 )
 
 var (
@@ -23,7 +25,7 @@ var (
 	descOldest = prometheus.NewDesc("podkit_logsaver_sink_oldest_unacked_seconds",
 		"Age of the oldest record a sink has not acknowledged yet (0: none).", []string{"sink"}, nil)
 	descLines = prometheus.NewDesc("podkit_logsaver_read_lines_total",
-		"Lines read, per sink and source file (the name it was first seen under; the count restarts with each new file of that name).", []string{"sink", "path"}, nil)
+		"Lines read, per sink and source file (the name it was first seen under: a rotated file counts under its original name).", []string{"sink", "path"}, nil)
 	descReadBytes = prometheus.NewDesc("podkit_logsaver_read_bytes_total",
 		"Bytes of lines read, per sink and source file.", []string{"sink", "path"}, nil)
 	descLag = prometheus.NewDesc("podkit_logsaver_lag_bytes",
@@ -83,20 +85,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	st := c.s.tailer.Stats()
-	type key struct{ sink, path string }
-	lines, bytes, lag := map[key]float64{}, map[key]float64{}, map[key]float64{}
+	lines, bytes, lag := c.s.readCounts.update(st)
 	var live, rotated float64
 	for _, f := range st.Files {
 		if f.Present {
 			live++
 		} else {
 			rotated++
-		}
-		for _, cs := range f.Cursors {
-			k := key{cs.Name, f.FirstPath}
-			lines[k] += float64(cs.Lines)
-			bytes[k] += float64(cs.Bytes)
-			lag[k] += float64(cs.Lag)
 		}
 	}
 	for k, v := range lines {
@@ -115,4 +110,64 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	if l := c.s.saves.last.Load(); l != 0 {
 		gauge(descLastSave, float64(l)/1e9)
 	}
+}
+
+// readCounts keeps the per-path read counters from going down: a closed
+// file's counts stay in its path's total while some file of that path is
+// open; after that the series ends (the paths of closed files are not
+// kept for ever).
+type readCounts struct {
+	mu     sync.Mutex
+	last   map[fileKey]fileCount // per open file and sink, as last scraped
+	closed map[pathKey][2]float64
+}
+
+type pathKey struct{ sink, path string }
+
+type fileKey struct {
+	file uint64
+	sink string
+}
+
+type fileCount struct {
+	path         string
+	lines, bytes float64
+}
+
+func (r *readCounts) update(st tail.Stats) (lines, bytes, lag map[pathKey]float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last, r.closed = map[fileKey]fileCount{}, map[pathKey][2]float64{}
+	}
+	lines, bytes, lag = map[pathKey]float64{}, map[pathKey]float64{}, map[pathKey]float64{}
+	open := map[fileKey]bool{}
+	for _, f := range st.Files {
+		for _, cs := range f.Cursors {
+			k := pathKey{cs.Name, f.FirstPath}
+			lines[k] += float64(cs.Lines)
+			bytes[k] += float64(cs.Bytes)
+			lag[k] += float64(cs.Lag)
+			fk := fileKey{f.File, cs.Name}
+			open[fk] = true
+			r.last[fk] = fileCount{f.FirstPath, float64(cs.Lines), float64(cs.Bytes)}
+		}
+	}
+	for fk, fc := range r.last {
+		if !open[fk] {
+			k := pathKey{fk.sink, fc.path}
+			c := r.closed[k]
+			r.closed[k] = [2]float64{c[0] + fc.lines, c[1] + fc.bytes}
+			delete(r.last, fk)
+		}
+	}
+	for k, c := range r.closed {
+		if _, ok := lines[k]; !ok {
+			delete(r.closed, k)
+			continue
+		}
+		lines[k] += c[0]
+		bytes[k] += c[1]
+	}
+	return lines, bytes, lag
 }

@@ -20,12 +20,13 @@ import (
 // Saver ships the files to the sinks. It is a daemon component (Name,
 // Run, Ready).
 type Saver struct {
-	cfg       Config
-	tailer    *tail.Tailer
-	store     *checkpoint.Store
-	pipelines []*pipeline
-	running   atomic.Bool
-	saves     saveStats
+	cfg        Config
+	tailer     *tail.Tailer
+	store      *checkpoint.Store
+	pipelines  []*pipeline
+	running    atomic.Bool
+	saves      saveStats
+	readCounts readCounts
 }
 
 // New checks cfg and builds the sinks; it reads no file and starts nothing
