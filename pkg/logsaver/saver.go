@@ -101,10 +101,14 @@ func (s *Saver) closeSinks() {
 // Name implements the daemon component interface.
 func (s *Saver) Name() string { return "logsaver" }
 
-// Ready is nil once the files are being watched.
+// Ready is nil once the files are being watched: the first scan of the
+// globs is done.
 func (s *Saver) Ready() error {
 	if !s.running.Load() {
 		return errors.New("logsaver: not running yet")
+	}
+	if s.tailer.Stats().Scans == 0 {
+		return errors.New("logsaver: the first scan of the paths is not done yet")
 	}
 	return nil
 }
