@@ -2,7 +2,6 @@ package logsaver
 
 import (
 	"context"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -52,11 +51,7 @@ func (c *checkpointer) save() {
 	state := make(map[string][]checkpoint.Entry, len(c.s.pipelines))
 	for _, p := range c.s.pipelines {
 		if p.cursor != nil {
-			// A file with no byte yet (truncated by copytruncate, not
-			// written since) has no fingerprint and nothing acknowledged:
-			// checkpoint.Save refuses such an entry, which would fail
-			// every save until the file grows again.
-			state[p.name] = slices.DeleteFunc(p.cursor.Checkpoint(), func(e checkpoint.Entry) bool { return e.FingerprintLen == 0 })
+			state[p.name] = p.cursor.Checkpoint()
 		}
 	}
 	if err := c.s.store.Save(state); err != nil {

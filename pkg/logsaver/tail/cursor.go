@@ -160,26 +160,41 @@ func (c *Cursor) pick(now time.Time) (f *file, flush bool) {
 }
 
 // Ack records that everything in file before off was delivered: the
-// checkpoint may move there. Acks for files already closed are ignored;
-// acks never move backwards or past what was read.
+// checkpoint may move there. An ack for a truncated generation whose copy
+// took over its positions goes to the copy. Acks for files already closed
+// are ignored; acks never move backwards or past what was read.
 func (c *Cursor) Ack(file uint64, off int64) {
 	t := c.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, f := range t.files {
-		if f.serial == file {
-			p := &f.pos[c.idx]
+	// Each step goes to a later takeover; the bound only guards the loop.
+	for range len(t.moved) + 1 {
+		if p := c.pos(file); p != nil {
 			p.acked = max(p.acked, min(off, p.read))
 			return
 		}
-	}
-	for _, g := range t.ghosts {
-		if g.serial == file && g.has[c.idx] {
-			p := &g.pos[c.idx]
-			p.acked = max(p.acked, min(off, p.read))
+		to := t.moved[file]
+		if to == nil || to[c.idx] == 0 {
 			return
 		}
+		file = to[c.idx]
 	}
+}
+
+// pos is the cursor's position in generation serial, open or a ghost;
+// nil if unknown. t.mu is held.
+func (c *Cursor) pos(serial uint64) *cpos {
+	for _, f := range c.t.files {
+		if f.serial == serial {
+			return &f.pos[c.idx]
+		}
+	}
+	for _, g := range c.t.ghosts {
+		if g.serial == serial && g.has[c.idx] {
+			return &g.pos[c.idx]
+		}
+	}
+	return nil
 }
 
 // Rewind moves the cursor back to its acknowledged offset in every file:
@@ -206,14 +221,16 @@ func (c *Cursor) Rewind() {
 
 // Checkpoint returns the acknowledged offsets of every file the cursor
 // knows, for checkpoint.Store.Save; pass them back to Tailer.Cursor after
-// a restart.
+// a restart. A file whose first bytes no scan has seen since it was
+// truncated has no fingerprint and is left out (checkpoint.Save refuses
+// such an entry); after a restart it is read from 0.
 func (c *Cursor) Checkpoint() []checkpoint.Entry {
 	t := c.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var out []checkpoint.Entry
 	for _, f := range t.files {
-		if !f.placed {
+		if !f.placed || len(f.prefix) == 0 {
 			continue
 		}
 		out = append(out, entry(fingerprint(f.prefix), len(f.prefix), f.path, f.pos[c.idx].acked, f.id))

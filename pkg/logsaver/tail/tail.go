@@ -28,10 +28,12 @@
 //     glob too (path "app.log*"), the copy — recognised by having the
 //     original's first bytes — takes over the original's positions, so
 //     whatever had not been read before the truncate is read from the copy:
-//     nothing is lost even when the reader lags. Lines written between the
-//     copy and the truncate are in neither file: that race is logrotate's
-//     and no reader can close it (use rename rotation where you can). If
-//     the copy is not globbed, the unread rest of the original is lost too.
+//     nothing is lost even when the reader lags; acks still on their way
+//     for the original's old generation go on to the copy. Lines written
+//     between the copy and the truncate are in neither file: that race is
+//     logrotate's and no reader can close it (use rename rotation where you
+//     can). If the copy is not globbed, the unread rest of the original is
+//     lost too.
 //
 // # Cursors, acknowledgement and backpressure
 //
@@ -81,7 +83,9 @@ type Tailer struct {
 	wake       chan struct{} // closed (and replaced) when there may be new data
 	files      map[devino]*file
 	ghosts     []*ghost
-	failed     map[string]bool // paths that could not be opened (logged once)
+	moved      map[uint64][]uint64 // see forward
+	movedOrder []uint64            // moved's keys, oldest first
+	failed     map[string]bool     // paths that could not be opened (logged once)
 	cursors    []*Cursor
 	nextSerial uint64
 	running    bool
@@ -102,6 +106,7 @@ func New(cfg Config) (*Tailer, error) {
 		log:     cfg.Logger,
 		wake:    make(chan struct{}),
 		files:   map[devino]*file{},
+		moved:   map[uint64][]uint64{},
 		failed:  map[string]bool{},
 		watched: map[string]bool{},
 	}
@@ -481,7 +486,7 @@ func (t *Tailer) place(f *file, now time.Time) {
 		g := matchGhost(t.ghosts, f.prefix, f.id, i)
 		switch {
 		case g != nil:
-			off := g.pos[i]
+			off, kept := g.pos[i], true
 			if off.read > f.size {
 				// Shorter than the ghost's offset: maybe still being
 				// copied; sizes are known exactly after a stat.
@@ -489,7 +494,7 @@ func (t *Tailer) place(f *file, now time.Time) {
 					f.size = max(f.size, fi.Size())
 				}
 				if off.read > f.size {
-					off = cpos{} // rewritten since
+					off, kept = cpos{}, false // rewritten since
 				}
 			}
 			f.pos[i] = off
@@ -498,6 +503,9 @@ func (t *Tailer) place(f *file, now time.Time) {
 				// A copy of a truncated file: older than the original's
 				// new content, so it is read first.
 				f.order, f.draining = g.order, true
+				if kept {
+					t.forward(g.serial, i, f.serial)
+				}
 			}
 			if !slices.Contains(g.has, true) {
 				t.ghosts = slices.DeleteFunc(t.ghosts, func(x *ghost) bool { return x == g })
@@ -509,6 +517,27 @@ func (t *Tailer) place(f *file, now time.Time) {
 			f.pos[i] = cpos{read: f.size, scanned: f.size, acked: f.size}
 		}
 	}
+}
+
+// forward records that cursor i's positions in generation from are now
+// in generation to (a copy took them over), so that acks still on their
+// way for lines read before the truncate reach the copy: without them the
+// copy would never be acknowledged to its end, so never closed. Bounded
+// like the ghosts.
+func (t *Tailer) forward(from uint64, i int, to uint64) {
+	m := t.moved[from]
+	if m == nil {
+		m = make([]uint64, len(t.cursors))
+		t.moved[from] = m
+		t.movedOrder = append(t.movedOrder, from)
+		if over := len(t.movedOrder) - t.cfg.MaxGhosts; over > 0 {
+			for _, s := range t.movedOrder[:over] {
+				delete(t.moved, s)
+			}
+			t.movedOrder = slices.Delete(t.movedOrder, 0, over)
+		}
+	}
+	m[i] = to
 }
 
 // finished reports whether f can be closed: rotated away, quiet for

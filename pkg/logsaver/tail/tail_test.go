@@ -456,3 +456,59 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("duplicate cursor name accepted")
 	}
 }
+
+// copytruncate with a globbed copy: an ack sent to the truncated
+// generation after its copy took over its positions reaches the copy, so
+// the copy is checkpointed at its end and closed once deleted.
+func TestAckForwardedToCopy(t *testing.T) {
+	dir := t.TempDir()
+	p, cp := filepath.Join(dir, "app.log"), filepath.Join(dir, "app.log.1")
+	cfg := testConfig(p + "*")
+	cfg.RotateWait = time.Second // the copy must wait for the truncate, not start at 0
+	h, cs := start(t, cfg, nil, "s")
+	writeFile(t, p, "a1\na2\n")
+	var ch Chunk
+	if err := cs[0].Read(t.Context(), &ch); err != nil || len(ch.Records) != 2 {
+		t.Fatalf("read: %v, %d records", err, len(ch.Records))
+	}
+	cs[0].Ack(ch.File, 3) // "a2" pending, as a multiline entry waits in a decoder
+
+	writeFile(t, cp, "a1\na2\n")
+	if err := os.Truncate(p, 0); err != nil {
+		t.Fatal(err)
+	}
+	copyStats := func() (FileStats, bool) {
+		for _, fs := range h.tl.Stats().Files {
+			if fs.Path == cp {
+				return fs, true
+			}
+		}
+		return FileStats{}, false
+	}
+	waitFor(t, func() string { return fmt.Sprintf("%+v", h.tl.Stats()) }, func() bool {
+		fs, ok := copyStats()
+		return ok && h.tl.Stats().Ghosts == 0 && fs.Cursors[0].Offset == 6
+	})
+	if fs, _ := copyStats(); fs.Cursors[0].Acked != 3 {
+		t.Fatalf("copy took over acked %d, want 3", fs.Cursors[0].Acked)
+	}
+	for _, e := range cs[0].Checkpoint() {
+		if e.FingerprintLen == 0 {
+			t.Errorf("checkpoint lists the emptied original: %+v", e) // checkpoint.Save refuses it
+		}
+	}
+
+	cs[0].Ack(ch.File, ch.End) // the old generation's serial
+	for _, e := range cs[0].Checkpoint() {
+		if e.Path == cp && e.Offset != 6 {
+			t.Errorf("copy checkpointed at %d, want 6", e.Offset)
+		}
+	}
+	if err := os.Remove(cp); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() string { return fmt.Sprintf("copy still open: %+v", h.tl.Stats().Files) }, func() bool {
+		_, ok := copyStats()
+		return !ok
+	})
+}
