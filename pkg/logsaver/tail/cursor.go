@@ -1,6 +1,7 @@
 package tail
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -19,6 +20,7 @@ type Cursor struct {
 	name string
 	idx  int
 	buf  []byte // read buffer, reused
+	pbuf []byte // first bytes re-read after each read (see sameStart)
 	rr   uint64 // round robin among live files: the serial served last
 	tot  counts // totals over all files, closed ones included
 }
@@ -68,7 +70,7 @@ func (c *Cursor) Read(ctx context.Context, ch *Chunk) error {
 		}
 		f.busy++
 		p := f.pos[c.idx]
-		serial, path := f.serial, f.firstPath
+		serial, path, pre := f.serial, f.firstPath, f.prefix
 		t.mu.Unlock()
 
 		if cap(ch.buf) < len(c.buf) {
@@ -79,6 +81,7 @@ func (c *Cursor) Read(ctx context.Context, ch *Chunk) error {
 		if err != nil && !errors.Is(err, io.EOF) {
 			t.log.Warn("tail: read", "path", f.path, "err", err)
 		}
+		same := c.sameStart(f, pre)
 		ch.File, ch.Start, ch.Records, ch.Split, ch.Truncated = serial, p.read, ch.Records[:0], 0, 0
 		st := p.st
 		var bytesOut int
@@ -97,6 +100,14 @@ func (c *Cursor) Read(ctx context.Context, ch *Chunk) error {
 		}
 		if f.serial != serial {
 			t.mu.Unlock() // truncated meanwhile: what we read is void
+			continue
+		}
+		if !same {
+			// Truncated (and maybe refilled past our offset) before or
+			// during the read, and no scan has seen it yet: what we read
+			// is void, and the refresh starts the generation over.
+			t.refresh(f, now)
+			t.mu.Unlock()
 			continue
 		}
 		end := p.read + int64(n)
@@ -119,6 +130,24 @@ func (c *Cursor) Read(ctx context.Context, ch *Chunk) error {
 			return nil
 		}
 	}
+}
+
+// sameStart reports whether f still begins with pre, the first bytes it
+// had when the read began. Called after the read, it catches a truncation
+// before or during it, even one refilled past our offset between two
+// scans, which no size check sees (logs only grow, so a file that still
+// has its first bytes was not truncated; the exception, a new generation
+// with the same first bytes, is the fingerprint's: see Identity). One
+// pread of at most FingerprintBytes, from the page cache, per Read of up
+// to ReadBufferBytes. An I/O error cannot tell: the read is trusted, as
+// before the check.
+func (c *Cursor) sameStart(f *file, pre []byte) bool {
+	b := c.pbuf[:len(pre)]
+	m, err := f.f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return true
+	}
+	return m == len(pre) && bytes.Equal(b, pre)
 }
 
 // pick chooses the next file to read: the oldest draining file with

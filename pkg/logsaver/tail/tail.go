@@ -24,8 +24,14 @@
 //   - delete (after rename or not): the open fd keeps the data; it is read
 //     to EOF, and closed RotateWait after the last write once acknowledged.
 //   - copytruncate: a size under our offset, or changed first bytes, mean
-//     the file was truncated: it is read again from 0. If the copy matches a
-//     glob too (path "app.log*"), the copy — recognised by having the
+//     the file was truncated: it is read again from 0. A scan checks both;
+//     a Read checks the first bytes again after each read, since a fast
+//     writer can truncate and refill the file past our offset between two
+//     scans, which no size check sees: a read followed by unchanged first
+//     bytes read the same generation (logs only grow), else it is void and
+//     counts as the truncation. The one generation change no check sees is
+//     to new content with the same first bytes (see Identity). If the copy
+//     matches a glob too (path "app.log*"), the copy — recognised by having the
 //     original's first bytes — takes over the original's positions, so
 //     whatever had not been read before the truncate is read from the copy:
 //     nothing is lost even when the reader lags; acks still on their way
@@ -128,7 +134,8 @@ func (t *Tailer) Cursor(name string, start []checkpoint.Entry) (*Cursor, error) 
 			return nil, fmt.Errorf("tail: Cursor: name %q used twice", name)
 		}
 	}
-	c := &Cursor{t: t, name: name, idx: len(t.cursors), buf: make([]byte, t.cfg.ReadBufferBytes)}
+	c := &Cursor{t: t, name: name, idx: len(t.cursors), buf: make([]byte, t.cfg.ReadBufferBytes),
+		pbuf: make([]byte, t.cfg.FingerprintBytes)}
 	t.cursors = append(t.cursors, c)
 	for _, g := range t.ghosts {
 		g.pos = append(g.pos, cpos{})
@@ -399,7 +406,11 @@ func (t *Tailer) refresh(f *file, now time.Time) {
 	}
 	switch {
 	case shrunk || len(cur) < len(f.prefix) || string(cur[:len(f.prefix)]) != string(f.prefix):
-		t.truncated(f, cur, size, now)
+		// The size may be the old generation's (stat came first): only
+		// len(cur) bytes are sure to be the new one's. Too small a size
+		// costs nothing (reads and the next scan raise it); too large
+		// would look like a second truncation.
+		t.truncated(f, cur, min(size, int64(len(cur))), now)
 	case len(cur) > len(f.prefix):
 		f.prefix = cur
 	}
