@@ -33,6 +33,9 @@ need nutcracker nutcracker
 # rsyslog: the syslog server the logsaver syslog sink's tests write to
 # (internal/syslogtest runs its own rsyslogd -n on a loopback port).
 need rsyslog rsyslogd
+# git (its daemon and http-backend): the real repositories and servers of
+# gitsync's tests (internal/gittest); the product itself needs no git.
+need git git
 
 if [ -n "$missing" ]; then
 	sudo=
