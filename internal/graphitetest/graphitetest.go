@@ -81,13 +81,8 @@ func (e *Exporter) Send(t testing.TB, lines ...string) {
 	if _, err := io.WriteString(c, b.String()); err != nil {
 		t.Fatal(err)
 	}
-	// Bounded only so that a broken exporter cannot hang the test.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if e.Value(t, Sentinel) >= float64(e.sent) {
-			return
-		}
-	}
-	t.Fatalf("graphite_exporter did not store the lines (sentinel %s not at %d)", Sentinel, e.sent)
+	proctest.Eventually(t, func() bool { return e.Value(t, Sentinel) >= float64(e.sent) },
+		"graphite_exporter did not store the lines (sentinel %s not at %d)", Sentinel, e.sent)
 }
 
 // Metrics returns the exporter's /metrics text.
@@ -99,12 +94,5 @@ func (e *Exporter) Metrics(t testing.TB) string {
 // Value returns the value of an unlabelled sample, 0 when absent.
 func (e *Exporter) Value(t testing.TB, name string) float64 {
 	t.Helper()
-	for _, line := range strings.Split(e.Metrics(t), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				return f
-			}
-		}
-	}
-	return 0
+	return proctest.Value(e.Metrics(t), name)
 }

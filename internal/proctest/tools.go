@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // GoTool finds a reference tool that scripts/deps.sh installs with go
@@ -74,4 +76,30 @@ func Get(t testing.TB, url string) string {
 		t.Fatalf("GET %s: %s: %s", url, resp.Status, b)
 	}
 	return string(b)
+}
+
+// Value returns the unlabelled sample name in a /metrics text; 0 when
+// absent.
+func Value(metrics, name string) float64 {
+	for line := range strings.SplitSeq(metrics, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil {
+				return f
+			}
+		}
+	}
+	return 0
+}
+
+// Eventually polls cond every 10 ms for up to 30 s and fails the test with
+// the message if it never holds. The bound only keeps a broken server from
+// hanging the test; a loaded CI machine can be slow.
+func Eventually(t testing.TB, cond func() bool, format string, args ...any) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf(format, args...)
 }

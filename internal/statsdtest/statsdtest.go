@@ -6,7 +6,6 @@ package statsdtest
 import (
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,14 +72,8 @@ func (e *Exporter) Send(t testing.TB, lines ...string) {
 	if _, err := io.WriteString(c, strings.Join(append(lines, Sentinel+":1|c"), "\n")+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	// Bounded only so that a broken exporter cannot hang the test; a loaded
-	// CI machine can be slow.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if e.Counter(t, Sentinel) >= float64(e.sent) {
-			return
-		}
-	}
-	t.Fatalf("statsd_exporter did not handle the lines (sentinel %s not at %d)", Sentinel, e.sent)
+	proctest.Eventually(t, func() bool { return e.Counter(t, Sentinel) >= float64(e.sent) },
+		"statsd_exporter did not handle the lines (sentinel %s not at %d)", Sentinel, e.sent)
 }
 
 // Metrics returns the exporter's /metrics text.
@@ -92,12 +85,5 @@ func (e *Exporter) Metrics(t testing.TB) string {
 // Counter returns the value of an unlabelled sample, 0 when absent.
 func (e *Exporter) Counter(t testing.TB, name string) float64 {
 	t.Helper()
-	for _, line := range strings.Split(e.Metrics(t), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			if f, err := strconv.ParseFloat(v, 64); err == nil {
-				return f
-			}
-		}
-	}
-	return 0
+	return proctest.Value(e.Metrics(t), name)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/podkit/podkit/internal/proctest"
 	"github.com/podkit/podkit/internal/statsdtest"
 )
 
@@ -313,12 +314,7 @@ func TestMappingReload(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for i := 0; !cond(); i++ {
-		if i == 1000 {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	proctest.Eventually(t, cond, "condition not met in 30s")
 }
 
 func TestOpenMetricsAndGzip(t *testing.T) {
