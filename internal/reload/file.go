@@ -7,6 +7,7 @@ package reload
 import (
 	"bytes"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,9 +37,14 @@ func (f *File) max() int64 {
 }
 
 // Read returns the file's content, at most Max bytes, and remembers it.
+// Its errors do not repeat the path: the caller names the file.
 func (f *File) Read() ([]byte, error) {
 	fi, data, err := f.read()
 	if err != nil {
+		// The caller names the file (in its own error type): not twice.
+		if pe, ok := errors.AsType[*os.PathError](err); ok {
+			err = pe.Err
+		}
 		return nil, err
 	}
 	f.mu.Lock()
@@ -62,7 +68,7 @@ func (f *File) read() (os.FileInfo, []byte, error) {
 		return nil, nil, err
 	}
 	if int64(len(data)) > f.max() {
-		return nil, nil, fmt.Errorf("%s: larger than %d bytes", f.Path, f.max())
+		return nil, nil, fmt.Errorf("larger than %d bytes", f.max())
 	}
 	return fi, data, nil
 }

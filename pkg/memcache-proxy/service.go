@@ -99,9 +99,6 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 func (s *Service) read() ([]twemconf.Pool, error) {
 	data, err := s.file.Read()
 	if err != nil {
-		if pe, ok := errors.AsType[*os.PathError](err); ok {
-			err = pe.Err
-		}
 		return nil, &twemconf.Error{File: s.cfg.File, Err: err}
 	}
 	c, err := twemconf.Parse(s.cfg.File, data)

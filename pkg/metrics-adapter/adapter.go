@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -129,9 +128,6 @@ func readMapping(f **reload.File, path string, given *mapping.Mapper) (*mapping.
 func readFile(f *reload.File) ([]byte, error) {
 	data, err := f.Read()
 	if err != nil {
-		if pe, ok := errors.AsType[*os.PathError](err); ok {
-			err = pe.Err
-		}
 		return nil, &FileError{File: f.Path, Err: err}
 	}
 	return data, nil
