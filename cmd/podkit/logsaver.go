@@ -61,7 +61,6 @@ still hold is shipped (up to --drain-timeout) before the exit.`,
 				}
 				return &cli.UsageError{Err: err}
 			}
-			go cli.ReleaseMemory(cmd.Context(), 0)
 			return d.Run(cmd.Context(), s)
 		},
 	}

@@ -2,10 +2,7 @@ package main
 
 import (
 	"errors"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,10 +55,7 @@ in-flight, latency; per command; client connections).`,
 			if err != nil {
 				return err
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			scfg.Reload = hup
+			scfg.Reload = d.ReloadSignals()
 			scfg.Proxy.Logger = a.log.With("component", "memcache-proxy")
 			scfg.Proxy.Registry = d.Admin().Registry()
 			scfg.Proxy.ShutdownTimeout = dcfg.ShutdownTimeout
@@ -75,7 +69,6 @@ in-flight, latency; per command; client connections).`,
 			if err := svc.Listen(); err != nil {
 				return err
 			}
-			go cli.ReleaseMemory(cmd.Context(), 0)
 			return d.Run(cmd.Context(), svc)
 		},
 	}

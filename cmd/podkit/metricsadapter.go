@@ -3,10 +3,8 @@ package main
 import (
 	"errors"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,10 +58,7 @@ samples dropped by reason, series, kernel drops); the admin server has
 			if err != nil {
 				return err
 			}
-			hup := make(chan os.Signal, 1)
-			signal.Notify(hup, syscall.SIGHUP)
-			defer signal.Stop(hup)
-			cfg.Reload = hup
+			cfg.Reload = d.ReloadSignals()
 			cfg.Logger = a.log.With("component", "metrics-adapter")
 			cfg.Registry = d.Admin().Registry()
 			ad, err := metricsadapter.New(cfg)
@@ -86,7 +81,6 @@ samples dropped by reason, series, kernel drops); the admin server has
 				}
 				return err
 			}
-			go cli.ReleaseMemory(cmd.Context(), 0)
 			return d.Run(cmd.Context(), ad)
 		},
 	}

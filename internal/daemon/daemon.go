@@ -47,6 +47,7 @@ type Daemon struct {
 	cfg   Config
 	log   *slog.Logger
 	admin *admin.Server
+	hup   chan os.Signal // nil until ReloadSignals
 }
 
 // New validates cfg and builds the admin server; it does no I/O.
@@ -73,6 +74,17 @@ func New(cfg Config) (*Daemon, error) {
 			Commit:  cli.Commit,
 		}),
 	}, nil
+}
+
+// ReloadSignals delivers SIGHUP, the request to re-read configuration
+// files, until Run returns. Daemons without files do not subscribe, so
+// SIGHUP keeps its default meaning for them.
+func (d *Daemon) ReloadSignals() <-chan os.Signal {
+	if d.hup == nil {
+		d.hup = make(chan os.Signal, 1)
+		signal.Notify(d.hup, syscall.SIGHUP)
+	}
+	return d.hup
 }
 
 // Admin is the shared admin server, for components to add metrics and pages.
@@ -120,6 +132,11 @@ func (d *Daemon) Run(ctx context.Context, comps ...Component) error {
 	// cli.TrimExecutable); what the daemon keeps using comes back.
 	trim := time.AfterFunc(trimDelay, func() { _, _ = cli.TrimExecutable() })
 	defer trim.Stop()
+	// And after each load spike, once idle, its heap.
+	go cli.ReleaseMemory(runCtx, 0)
+	if d.hup != nil {
+		defer signal.Stop(d.hup)
+	}
 
 	var cause string
 	select {
