@@ -163,3 +163,21 @@ func TestProc(t *testing.T) {
 		t.Errorf("WaitTCP after Stop = %v", err)
 	}
 }
+
+func TestFindBin(t *testing.T) {
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "podkit-bench-tool")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "not-exec"), nil, 0o644)
+	if got, err := FindBin("podkit-bench-tool", "", "/nonexistent", dir); err != nil || got != exe {
+		t.Errorf("FindBin = %q, %v; want %s", got, err, exe)
+	}
+	if got, _ := FindBin("podkit-bench-tool", "/given", dir); got != "/given" {
+		t.Errorf("the flag's value must win, got %q", got)
+	}
+	if _, err := FindBin("not-exec", "", dir); err == nil {
+		t.Error("a file that is not executable was found")
+	}
+}
