@@ -34,20 +34,30 @@ func (c *checkpointer) dirty() {
 	}
 }
 
+// retryAfter spaces the attempts after a failed save: without a retry the
+// acknowledged positions would wait for the next ack, which on a quiet
+// log may never come.
+const retryAfter = time.Second
+
 // run saves on each kick until ctx ends, then once more.
 func (c *checkpointer) run(ctx context.Context) {
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			c.save()
 			return
 		case <-c.kick:
-			c.save()
+		case <-retry:
+		}
+		retry = nil
+		if !c.save() {
+			retry = time.After(retryAfter)
 		}
 	}
 }
 
-func (c *checkpointer) save() {
+func (c *checkpointer) save() bool {
 	state := make(map[string][]checkpoint.Entry, len(c.s.pipelines))
 	for _, p := range c.s.pipelines {
 		if p.cursor != nil {
@@ -56,9 +66,10 @@ func (c *checkpointer) save() {
 	}
 	if err := c.s.store.Save(state); err != nil {
 		c.s.saves.failed.Add(1)
-		c.s.cfg.Logger.Error("checkpoint not saved: a restart would repeat more lines", "err", err)
-		return
+		c.s.cfg.Logger.Error("checkpoint not saved: a restart would repeat more lines; retrying", "err", err, "retry_in", retryAfter)
+		return false
 	}
 	c.s.saves.ok.Add(1)
 	c.s.saves.last.Store(time.Now().UnixNano())
+	return true
 }

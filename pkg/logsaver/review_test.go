@@ -2,6 +2,7 @@ package logsaver
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -108,12 +109,8 @@ func TestCopyTruncateWithPendingEntry(t *testing.T) {
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := checkpoint.New(checkpoint.Config{Dir: state})
 	for i := 0; ; i++ {
-		saved, lerr := st.Load()
-		if lerr != nil {
-			t.Fatal(lerr)
-		}
+		saved := peekCheckpoint(t, state)
 		var off int64
 		for _, es := range saved {
 			for _, e := range es {
@@ -137,6 +134,25 @@ func TestCopyTruncateWithPendingEntry(t *testing.T) {
 	if got := readDir(t, out); !strings.Contains(got, "START 1") || !strings.Contains(got, "START 2") {
 		t.Fatalf("after the stop: %q", got)
 	}
+}
+
+// peekCheckpoint reads the running saver's checkpoint without a second
+// Store: Store.Load clears temp files, and would remove the one the
+// saver is about to rename into place.
+func peekCheckpoint(t *testing.T, dir string) map[string][]checkpoint.Entry {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, checkpoint.FileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := checkpoint.Parse(data, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return saved
 }
 
 func readDir(t *testing.T, dir string) string {
@@ -204,4 +220,53 @@ func TestCheckpointSavedWhileAFileIsEmpty(t *testing.T) {
 		}
 	}
 	t.Fatalf("no checkpoint of %s at its end (%d): %+v", other, fi.Size(), saved)
+}
+
+// A save that fails (here: a directory where the checkpoint file goes) is
+// tried again on its own: on a quiet log no later ack would trigger it,
+// and a restart would repeat everything since the last good save.
+func TestFailedCheckpointSaveIsRetried(t *testing.T) {
+	dir := t.TempDir()
+	path, out, state := filepath.Join(dir, "app.log"), filepath.Join(dir, "out"), filepath.Join(dir, "state")
+	s, stop := runSaver(t, Config{
+		Tail:     tail.Config{Paths: []string{path}, PollInterval: 20 * time.Millisecond},
+		StateDir: state, Sinks: []string{"file://" + out}, BatchWait: 10 * time.Millisecond,
+	})
+	for i := 0; s.Ready() != nil; i++ {
+		if i == 3000 {
+			t.Fatal("not ready in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// After the start, which loads the checkpoint and would stop at it.
+	if err := os.MkdirAll(filepath.Join(state, checkpoint.FileName, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("one\ntwo\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; s.saves.failed.Load() == 0; i++ {
+		if i == 3000 {
+			t.Fatal("no save failed in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.RemoveAll(filepath.Join(state, checkpoint.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; s.saves.ok.Load() == 0; i++ {
+		if i == 3000 {
+			t.Fatal("the failed save was not retried in 30s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stop()
+	for _, es := range peekCheckpoint(t, state) {
+		for _, e := range es {
+			if e.Path == path && e.Offset == 8 {
+				return
+			}
+		}
+	}
+	t.Fatalf("no checkpoint at the end of %s: %+v", path, peekCheckpoint(t, state))
 }
