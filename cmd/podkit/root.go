@@ -56,7 +56,7 @@ flags win over the environment.`,
 		&cobra.Group{ID: "patterns", Title: "Patterns:"},
 		&cobra.Group{ID: "tools", Title: "Tools:"},
 	)
-	for _, c := range []*cobra.Command{newHealthCmd(a), newRunCmd(a), newMemcacheProxyCmd(a), newMetricsAdapterCmd(a), newLogsaverCmd(a)} {
+	for _, c := range []*cobra.Command{newHealthCmd(a), newRunCmd(a), newMemcacheProxyCmd(a), newMetricsAdapterCmd(a), newLogsaverCmd(a), newGitsyncCmd(a)} {
 		c.GroupID = "patterns"
 		root.AddCommand(c)
 	}

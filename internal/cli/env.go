@@ -18,6 +18,11 @@ func EnvName(flag string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
+// EnvAlias is a command annotation naming a second env prefix its flags
+// are read from when PODKIT_* is unset: a drop-in for another tool keeps
+// that tool's variables (gitsync reads GITSYNC_*, as kubernetes/git-sync).
+const EnvAlias = "podkit.env-alias"
+
 // skipEnv lists flags that make no sense from the environment.
 var skipEnv = map[string]bool{"help": true}
 
@@ -36,6 +41,10 @@ func BindEnv(cmd *cobra.Command, lookup func(string) (string, bool)) error {
 		}
 		name := EnvName(f.Name)
 		val, ok := lookup(name)
+		if alias := cmd.Annotations[EnvAlias]; !ok && alias != "" {
+			name = alias + strings.TrimPrefix(name, EnvPrefix)
+			val, ok = lookup(name)
+		}
 		if !ok {
 			return
 		}
@@ -64,7 +73,11 @@ func AnnotateEnv(root *cobra.Command) {
 				return
 			}
 			seen[f] = true
-			f.Usage += " [$" + EnvName(f.Name) + "]"
+			name := EnvName(f.Name)
+			if alias := c.Annotations[EnvAlias]; alias != "" {
+				name += ", $" + alias + strings.TrimPrefix(name, EnvPrefix)
+			}
+			f.Usage += " [$" + name + "]"
 		}
 		c.LocalFlags().VisitAll(annotate)
 		c.PersistentFlags().VisitAll(annotate)

@@ -67,6 +67,27 @@ func TestBindEnv(t *testing.T) {
 	}
 }
 
+// A command with an EnvAlias reads the other tool's variables too, after
+// PODKIT_* (gitsync and GITSYNC_*).
+func TestBindEnvAlias(t *testing.T) {
+	c, d, s, _ := newCmd()
+	c.Annotations = map[string]string{EnvAlias: "GITSYNC_"}
+	if err := c.ParseFlags(nil); err != nil {
+		t.Fatal(err)
+	}
+	err := BindEnv(c, env(map[string]string{"GITSYNC_SHUTDOWN_TIMEOUT": "4s", "GITSYNC_ADMIN_ADDR": "127.0.0.1:2", "PODKIT_ADMIN_ADDR": "127.0.0.1:3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *d != 4*time.Second || *s != "127.0.0.1:3" {
+		t.Fatalf("got %v %q, want 4s from GITSYNC_ and the PODKIT_ address", *d, *s)
+	}
+	c2, d2, _, _ := newCmd()
+	if err := BindEnv(c2, env(map[string]string{"GITSYNC_SHUTDOWN_TIMEOUT": "4s"})); err != nil || *d2 == 4*time.Second {
+		t.Fatalf("a command without the alias read GITSYNC_: %v %v", *d2, err)
+	}
+}
+
 func TestAnnotateEnvOnce(t *testing.T) {
 	root := &cobra.Command{Use: "root"}
 	root.PersistentFlags().String("log-level", "info", "level")

@@ -106,12 +106,12 @@ func RunWith(t testing.TB, opts Options, args ...string) Result {
 	return Result{Code: code, Stdout: stdout.String(), Stderr: stderr.String()}
 }
 
-// cleanEnv drops PODKIT_* from the inherited environment so the developer's
-// shell cannot change what a test sees.
+// cleanEnv drops PODKIT_* (and gitsync's GITSYNC_*) from the inherited
+// environment so the developer's shell cannot change what a test sees.
 func cleanEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PODKIT_") {
+		if !strings.HasPrefix(kv, "PODKIT_") && !strings.HasPrefix(kv, "GITSYNC_") {
 			env = append(env, kv)
 		}
 	}
