@@ -8,14 +8,17 @@ import (
 	"os/exec"
 	"strings"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
 	gitconfig "github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/plumbing/transport/server"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -225,14 +228,30 @@ func (r *remote) fetchAll(ctx context.Context, repo *git.Repository) (bool, erro
 	return err == nil, err
 }
 
+// Storage settings for go-git. Objects above lazyObject bytes are read
+// from the pack when used, not when looked up: the snapshot looks every
+// blob up for its size, and only changed files are read. The object cache
+// is small because blobs are streamed once; trees are what it is for.
+const (
+	lazyObject  = 4 << 10
+	objectCache = 8 * cache.MiByte
+)
+
 // openOrInit opens the bare repository at dir, creating it if missing.
+// Pack files stay open (closeRepo closes them): go-git otherwise opens the
+// pack again for every object.
 func openOrInit(dir string) (*git.Repository, error) {
-	repo, err := git.PlainOpen(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	st := filesystem.NewStorageWithOptions(osfs.New(dir, osfs.WithBoundOS()), cache.NewObjectLRU(objectCache),
+		filesystem.Options{ExclusiveAccess: true, KeepDescriptors: true, LargeObjectThreshold: lazyObject})
+	repo, err := git.Open(st, nil)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
-		}
-		return git.PlainInit(dir, true)
+		return git.Init(st, nil)
+	}
+	if err != nil {
+		st.Close()
 	}
 	return repo, err
 }

@@ -138,12 +138,25 @@ func (sn *snapshotter) size(repo *git.Repository, h plumbing.Hash) (int64, error
 		sn.next[h] = n
 		return n, nil
 	}
-	o, err := repo.Storer.EncodedObject(plumbing.BlobObject, h)
+	// The filesystem storage reads a size from the object's header; a
+	// lookup would inflate the whole blob.
+	var n int64
+	var err error
+	if sz, ok := repo.Storer.(interface {
+		EncodedObjectSize(plumbing.Hash) (int64, error)
+	}); ok {
+		n, err = sz.EncodedObjectSize(h)
+	} else {
+		var o plumbing.EncodedObject
+		if o, err = repo.Storer.EncodedObject(plumbing.BlobObject, h); err == nil {
+			n = o.Size()
+		}
+	}
 	if err != nil {
 		return 0, localErr(fmt.Errorf("blob %s: %w", h, err))
 	}
-	sn.next[h] = o.Size()
-	return o.Size(), nil
+	sn.next[h] = n
+	return n, nil
 }
 
 func readBlob(repo *git.Repository, h plumbing.Hash) ([]byte, error) {
