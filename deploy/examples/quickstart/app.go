@@ -27,6 +27,8 @@ GET /healthz  200 ok (what podkit probe checks)
 GET /work     does 0-50 ms of "work"
 GET /cache/K  the same work, cached under K for 60 s in memcache, through
               podkit memcache-proxy on 127.0.0.1 (a miss works, a hit does not)
+GET /site/    static files from git/html in the pod volume, which podkit
+              gitsync keeps in sync with a git repository
 
 Every request but /healthz is counted and timed in statsd, which podkit
 metrics-adapter serves as Prometheus metrics, and logged to a file, which
@@ -40,6 +42,7 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	cacheAddr := fs.String("memcache", "", "memcache address (podkit memcache-proxy); empty: no cache")
 	statsdAddr := fs.String("statsd", "", "statsd UDP address (podkit metrics-adapter); empty: no metrics")
 	logPath := fs.String("log-file", "", "request log file, appended to (podkit logsaver ships it); empty: none")
+	site := fs.String("site", "", "directory served at /site/ (podkit gitsync's link); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -71,6 +74,11 @@ func runApp(ctx context.Context, args []string, stderr io.Writer) int {
 	mux.HandleFunc("GET /work", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, work()+"\n")
 	})
+	if *site != "" {
+		// Each request opens the files through the link, so it sees the
+		// tree gitsync last swapped in, whole.
+		mux.Handle("GET /site/", http.StripPrefix("/site/", http.FileServer(http.Dir(*site))))
+	}
 	c := &cache{addr: *cacheAddr, log: log}
 	mux.HandleFunc("GET /cache/{key}", c.serve)
 	st := newStatsd(*statsdAddr, log)

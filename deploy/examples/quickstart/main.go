@@ -48,6 +48,7 @@ type config struct {
 	mc          memcacheConfig
 	metrics     metricsConfig
 	logsaver    logsaverConfig
+	gitsync     gitsyncConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -100,6 +101,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if err := cfg.resolveLogsaver(); err != nil {
+		fmt.Fprintln(stderr, "quickstart:", err)
+		return 1
+	}
+	if err := cfg.resolveGitsync(); err != nil {
 		fmt.Fprintln(stderr, "quickstart:", err)
 		return 1
 	}
@@ -158,8 +163,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.mc.bin != "" {
 			ok = showMemcache(ctx, cfg, con) && ok
 		}
+		ok = showGitsync(ctx, cfg, con) && ok
 		printTable(con, cfg, children)
+		stopCommits := publishCommits(cfg, con)
 		ok = wait(ctx, cfg.duration, con, exits) && ok
+		stopCommits()
 	}
 
 	con.printf("==> stopping: SIGTERM to every container\n")

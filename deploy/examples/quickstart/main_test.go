@@ -184,6 +184,11 @@ func TestDemo(t *testing.T) {
 		"/shipped/*   # the shipped records, NDJSON",
 		"/logs/app.log.1 && curl -X POST 'http://" + run + "/lifecycle/signal?name=HUP'",
 		"==> logsaver: exit 0",
+		`msg=synced cmd=gitsync component=gitsync hash=`,
+		"/git/html/index.html   # the synced page",
+		"curl http://" + app + "/site/   # the app serves the synced tree",
+		"==> gitsync: GET http://" + app + "/site/ -> <h1>version 2</h1>",
+		"==> gitsync: exit 0",
 		"==> app: exit 0",
 		"==> health: exit 0",
 	} {
@@ -195,7 +200,7 @@ func TestDemo(t *testing.T) {
 		t.Error("memcache-proxy skipped although memcached was given")
 	}
 	// Prefixed child logs, aligned on the longest name.
-	for _, name := range []string{"app", "health", "logsaver", "memcache-proxy", "metrics-adapter"} {
+	for _, name := range []string{"app", "health", "logsaver", "gitsync", "memcache-proxy", "metrics-adapter"} {
 		if !regexp.MustCompile(`(?m)^` + name + ` +\| time=`).MatchString(out) {
 			t.Errorf("no log line prefixed %q", name)
 		}
@@ -239,8 +244,12 @@ func TestDemo(t *testing.T) {
 	if !strings.HasPrefix(rows["logsaver"].url, "http://127.0.0.1:") {
 		t.Errorf("table row logsaver = %+v, want its admin URL", rows["logsaver"])
 	}
-	if len(rows) != 7 {
-		t.Errorf("table has %d rows, want 7: %v", len(rows), rows)
+	checkGitsync(t, out)
+	if !strings.HasPrefix(rows["gitsync"].url, "http://127.0.0.1:") {
+		t.Errorf("table row gitsync = %+v, want its admin URL", rows["gitsync"])
+	}
+	if len(rows) != 8 {
+		t.Errorf("table has %d rows, want 8: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)
@@ -267,8 +276,8 @@ func TestDemoWithoutMemcached(t *testing.T) {
 		}
 	}
 	rows := tableRows(t, out)
-	if len(rows) != 4 {
-		t.Errorf("table has %d rows, want metrics-adapter, logsaver, app and health: %v", len(rows), rows)
+	if len(rows) != 5 {
+		t.Errorf("table has %d rows, want metrics-adapter, logsaver, gitsync, app and health: %v", len(rows), rows)
 	}
 	for name, r := range rows {
 		checkGone(t, name, r.pid)

@@ -22,6 +22,7 @@ type container struct {
 	files     map[string]string // written into the pod volume before it starts, like a mounted ConfigMap
 	dirs      []string          // made in the pod volume before it starts, like an emptyDir's mount point
 	env       []string          // added to the runner's environment, like a container's env
+	setup     func() error      // run before it starts, for what it needs from outside the pod (gitsync's upstream)
 	try       []string
 	// external: a server outside the pod (in Kubernetes, a memcached of a
 	// StatefulSet). It does not share the pod's volume, and it runs as
@@ -57,8 +58,8 @@ func pod(cfg config) []container {
 		appArgv = append(appArgv, "-memcache", cfg.mc.listen)
 		appTry = append(appTry, "curl http://"+app+"/cache/hello   # twice: a miss, then a hit")
 	}
-	specs = append(specs, metricsContainer(cfg), logsaverContainer(cfg))
-	appArgv = append(appArgv, "-statsd", cfg.metrics.statsd, "-log-file", appLog)
+	specs = append(specs, metricsContainer(cfg), logsaverContainer(cfg), gitsyncContainer(cfg))
+	appArgv = append(appArgv, "-statsd", cfg.metrics.statsd, "-log-file", appLog, "-site", siteDir)
 	return append(specs, []container{
 		{
 			// The app runs under `podkit run`, as its init: the pod's
@@ -121,6 +122,11 @@ func start(s container, dir string, con *console, exits chan<- *child) (*child, 
 	}
 	for name, text := range s.files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return nil, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	if s.setup != nil {
+		if err := s.setup(); err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
