@@ -69,6 +69,8 @@ see the old tree or the new one, never a half-written one. An old tree stays for
 	return cmd
 }
 
+// gsUsage turns a config error (gitsync's or a hook's) into a usage error
+// naming the flag.
 func gsUsage(err error) error {
 	var oe *gitsync.OptionError
 	if errors.As(err, &oe) {
@@ -164,24 +166,16 @@ func (f *gsFlags) config(fs *pflag.FlagSet, log *slog.Logger) (gitsync.Config, e
 	if f.webhookURL != "" {
 		w := &hook.Webhook{URL: f.webhookURL, Method: f.webhookMethod, SuccessStatus: f.whStatus, Timeout: f.whTimeout, Logger: cfg.Logger}
 		if err := w.Validate(); err != nil {
-			return cfg, hookUsage(err)
+			return cfg, gsUsage(err)
 		}
 		cfg.Hooks = append(cfg.Hooks, gitsync.Hook{Runner: w, Backoff: f.whBackoff})
 	}
 	if f.exechook != "" {
 		e := &hook.Exec{Command: f.exechook, Timeout: f.exTimeout, Logger: cfg.Logger}
 		if err := e.Validate(); err != nil {
-			return cfg, hookUsage(err)
+			return cfg, gsUsage(err)
 		}
 		cfg.Hooks = append(cfg.Hooks, gitsync.Hook{Runner: e, Backoff: f.exBackoff})
 	}
 	return cfg, nil
-}
-
-func hookUsage(err error) error {
-	var oe *hook.OptionError
-	if errors.As(err, &oe) {
-		return cli.Usagef(oe.Flag, "%v", oe.Err)
-	}
-	return &cli.UsageError{Err: err}
 }

@@ -85,14 +85,9 @@ type Hook struct {
 	Backoff time.Duration
 }
 
-// OptionError is a Config error; Flag names the git-sync flag.
-type OptionError struct {
-	Flag string
-	Err  error
-}
-
-func (e *OptionError) Error() string { return "--" + e.Flag + ": " + e.Err.Error() }
-func (e *OptionError) Unwrap() error { return e.Err }
+// OptionError is a Config error; Flag names the git-sync flag. It is the
+// hook package's type, so one check covers both.
+type OptionError = hook.OptionError
 
 func optErr(flag, format string, args ...any) error {
 	return &OptionError{Flag: flag, Err: fmt.Errorf(format, args...)}
