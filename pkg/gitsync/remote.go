@@ -231,10 +231,11 @@ func (r *remote) fetchAll(ctx context.Context, repo *git.Repository) (bool, erro
 // Storage settings for go-git. Objects above lazyObject bytes are read
 // from the pack when used, not when looked up: the snapshot looks every
 // blob up for its size, and only changed files are read. The object cache
-// is small because blobs are streamed once; trees are what it is for.
+// is small because every object is read once per sync: go-git's default
+// (96 MiB) would keep the tree's blobs as an idle sidecar's heap.
 const (
 	lazyObject  = 4 << 10
-	objectCache = 8 * cache.MiByte
+	objectCache = 1 * cache.MiByte
 )
 
 // openOrInit opens the bare repository at dir, creating it if missing.

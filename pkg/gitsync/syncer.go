@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -260,6 +261,11 @@ func (s *Syncer) publish(ctx context.Context, commit plumbing.Hash) (string, err
 	for _, q := range s.hooks {
 		q.Send(commit.String(), dir)
 	}
+	// A fetch and a publish are a spike (packs parsed, files copied) in a
+	// process that then idles for a period or more; polls allocate too
+	// steadily for the daemon's idle-time release to see it, so the spike's
+	// pages are given back here, once per new commit.
+	debug.FreeOSMemory()
 	return dir, nil
 }
 
