@@ -27,10 +27,20 @@ LOGBENCH_RATE     ?= 20000
 LOGBENCH_OUTAGE   ?= 4s
 LOGBENCH_TARGETS  ?= podkit,reference
 LOGBENCH_FLAGS    ?=
+GITBENCH_ROUNDS    ?= 3
+GITBENCH_FILES     ?= 5000
+GITBENCH_FILE_SIZE ?= 10240
+GITBENCH_COMMITS   ?= 500
+GITBENCH_PUSHES    ?= 10
+GITBENCH_PERIOD    ?= 100ms
+GITBENCH_IDLE      ?= 10s
+GITBENCH_TARGETS   ?= podkit,git
+GITBENCH_ROOT_DIR  ?=
+GITBENCH_FLAGS     ?=
 IMAGE         ?= podkit:dev
 IMAGE_ARCHIVE ?= bin/podkit-image.tar
 
-.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart mcbench mabench logbench lint fuzz demo image clean
+.PHONY: all build test test-go test-deploy deps bench footprint healthcpu runstart mcbench mabench logbench gitbench lint fuzz demo image clean
 
 all: build
 
@@ -52,7 +62,7 @@ test-deploy:
 deps:
 	scripts/deps.sh
 
-bench: build footprint runstart healthcpu mcbench mabench logbench
+bench: build footprint runstart healthcpu mcbench mabench logbench gitbench
 
 footprint:
 	$(GO) run ./internal/bench/footprint -bin $(BIN)
@@ -90,6 +100,18 @@ mabench: build
 logbench: build
 	$(GO) run ./internal/bench/logbench -bin $(BIN) -lines $(LOGBENCH_LINES) -rounds $(LOGBENCH_ROUNDS) -duration $(LOGBENCH_DURATION) \
 	  -rate $(LOGBENCH_RATE) -outage $(LOGBENCH_OUTAGE) -targets $(LOGBENCH_TARGETS) $(LOGBENCH_FLAGS)
+
+# podkit gitsync vs a git-CLI loop (ls-remote, fetch --depth 1, worktree add,
+# ln + mv -T) on a 5,000-file, 50 MB, 500-commit repository served by git
+# daemon on loopback, with git-sync v4.7.1's figures from the issue as a
+# reference row: initial sync, peak RSS, push->swap latency, idle CPU and
+# RSS, disk after the pushes. GITBENCH_ROOT_DIR=/dev/shm measures on tmpfs;
+# more flags (-podkit-args, -gap, -json, -keep): GITBENCH_FLAGS, or
+# go run ./internal/bench/gitbench -h.
+gitbench: build
+	$(GO) run ./internal/bench/gitbench -bin $(BIN) -rounds $(GITBENCH_ROUNDS) -files $(GITBENCH_FILES) -file-size $(GITBENCH_FILE_SIZE) \
+	  -commits $(GITBENCH_COMMITS) -pushes $(GITBENCH_PUSHES) -period $(GITBENCH_PERIOD) -idle $(GITBENCH_IDLE) \
+	  -targets $(GITBENCH_TARGETS) $(if $(GITBENCH_ROOT_DIR),-root-dir $(GITBENCH_ROOT_DIR)) $(GITBENCH_FLAGS)
 
 lint:
 	@out=$$(gofmt -l . ); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
