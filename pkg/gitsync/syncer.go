@@ -257,6 +257,7 @@ func (s *Syncer) publish(ctx context.Context, commit plumbing.Hash) (string, err
 	s.mu.Lock()
 	s.current = commit
 	s.mu.Unlock()
+	s.ready.Store(true) // with current: whoever sees the new commit sees ready
 	s.touch()
 	for _, q := range s.hooks {
 		q.Send(commit.String(), dir)

@@ -12,7 +12,9 @@
 //
 //	ROOT/.worktrees/.manifests/NAME  what NAME holds (path, mode, hash, size, mtime)
 //	ROOT/.worktrees/.state.json      current, previous, when each old tree was retired
-//	ROOT/.worktrees/.tmp-*           a tree being built (removed at start if a publish crashed)
+//	ROOT/.worktrees/.tmp-*           a tree being built, or the next one's directories made
+//	                                 in advance (removed at start if a publish crashed)
+//	ROOT/.worktrees/.trash-*         an old tree being deleted in the background
 //
 // # Incremental publishing
 //
@@ -25,11 +27,21 @@
 // directory), so no published tree, and no tree sharing an inode with it,
 // ever changes under a reader. Symlinks are recreated, not linked.
 //
+// On Linux the tree is filled by a few goroutines, one directory each,
+// through directory descriptors opened one path element at a time with
+// O_NOFOLLOW (mkdirat, linkat, openat with O_EXCL), so nothing is written
+// or linked through a symlink, not even one a reader put into the current
+// tree. Entry.Open is still called one at a time. After each publish the
+// next tree's directories are made in advance in the background (see
+// spare.go), as new directories that no reader has seen.
+//
 // # Atomic swap
 //
 // The tree is built under .worktrees/.tmp-*, written files and all its
-// directories are fsynced, the manifest is written, the tree is renamed to
-// .worktrees/NAME, and only then is LINK replaced: a temporary symlink is
+// directories are fsynced (each directory once its entries are in it; on
+// ext4 or XFS concurrent fsyncs share journal commits), the manifest and
+// its directory are fsynced, the tree is renamed to .worktrees/NAME and
+// .worktrees fsynced, and only then is LINK replaced: a temporary symlink is
 // created beside it and renamed over it (rename(2) is atomic), so a reader
 // resolving LINK sees the old tree or the new one, never a missing or
 // half-written one. A reader that reads several files should resolve LINK
@@ -46,6 +58,12 @@
 // disk holds at most the current tree, the previous one and those retired
 // within StaleTimeout; unchanged files are shared between them.
 //
+// After the swap Publish renames such a tree to .worktrees/.trash-* (its
+// name is gone when Publish returns) and deletes its files in a background
+// goroutine, which is off the push-to-swap path; a deletion that fails is
+// reported, wrapping ErrCleanup, by the next Publish or Cleanup, and
+// retried. Cleanup and Close wait for the deletions.
+//
 // One Publisher owns a root; two processes must not publish into the same
 // root at once.
 package publish
@@ -55,9 +73,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -69,11 +85,13 @@ const (
 	manifestsDir = ".manifests"
 	stateFile    = ".state.json"
 	tmpPrefix    = ".tmp-"
+	trashPrefix  = ".trash-"
 	linkTmp      = ".podkit-link-tmp-"
 )
 
 // ErrCleanup is wrapped by a Publish error when the snapshot was published
-// and the link swapped but removing old trees failed.
+// and the link swapped but removing old trees failed, now or in the
+// background since the last Publish or Cleanup.
 var ErrCleanup = errors.New("cleanup failed")
 
 // Publisher publishes snapshots under Root. Set the fields before the first
@@ -98,11 +116,16 @@ type Publisher struct {
 	mu      sync.Mutex
 	loaded  bool
 	wt      *os.Root // ROOT/.worktrees
+	wtDir   *os.File // the same directory, for the *at system calls
 	wtAbs   string
 	linkAbs string
 	st      state
 	curMan  map[string]record // manifest of st.Current
 	stats   Stats
+	workers int // goroutines filling a tree; 0: chosen from GOMAXPROCS
+
+	rm remover // deletes old trees in the background
+	sp spare   // the next build's directories, made in the background
 }
 
 // Stats counts what Publish did, cumulatively.
@@ -121,15 +144,21 @@ func (p *Publisher) Stats() Stats {
 	return p.stats
 }
 
-// Close releases the handle on ROOT/.worktrees. The published trees stay.
+// Close waits for old trees being deleted in the background, returning
+// what failed there, and releases the handle on ROOT/.worktrees. The
+// published trees stay.
 func (p *Publisher) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	err := p.rm.wait()
 	if p.wt == nil {
-		return nil
+		return err
 	}
-	err := p.wt.Close()
-	p.wt, p.loaded = nil, false
+	if name, _ := p.takeSpare(); name != "" {
+		err = errors.Join(err, p.wt.RemoveAll(name))
+	}
+	err = errors.Join(err, p.wtDir.Close(), p.wt.Close())
+	p.wt, p.wtDir, p.loaded = nil, nil, false
 	return err
 }
 
@@ -199,18 +228,30 @@ func (p *Publisher) Publish(ctx context.Context, name string, snap Snapshot) (st
 	p.st.dirty = true
 	delete(p.st.Retired, name)
 	p.curMan = man
-	if err := p.cleanup(now); err != nil {
+	err := p.cleanup(now)
+	p.startSpare()
+	if err != nil {
 		return dir, fmt.Errorf("publish %s: %w: %w", name, ErrCleanup, err)
 	}
 	return dir, nil
 }
 
-// build writes the tree into a temporary directory, its manifest, and
-// renames the tree into place.
+// build fills a temporary directory with snap, writes the manifest and
+// renames the tree into place. When it returns nil the tree and its
+// manifest are durable (unless NoSync).
 func (p *Publisher) build(ctx context.Context, name string, snap Snapshot) (map[string]record, error) {
-	tmp := tmpPrefix + name + "-" + rand.Text()[:8]
-	if err := p.wt.Mkdir(tmp, 0o755); err != nil {
-		return nil, err
+	o := fillOpts{sync: !p.NoSync}
+	if p.curMan != nil {
+		o.from, o.fromMan = p.st.Current, p.curMan
+	}
+	tmp, premade := p.takeSpare()
+	if tmp != "" {
+		o.premade = premade
+	} else {
+		tmp = tmpPrefix + name + "-" + rand.Text()[:8]
+		if err := p.wt.Mkdir(tmp, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	ok := false
 	defer func() {
@@ -218,77 +259,27 @@ func (p *Publisher) build(ctx context.Context, name string, snap Snapshot) (map[
 			p.wt.RemoveAll(tmp)
 		}
 	}()
+	recs, st, err := p.fill(ctx, tmp, snap, o)
+	if err != nil {
+		return nil, err
+	}
 	man := make(map[string]record, len(snap))
-	dirs := []string{tmp}
-	made := map[string]bool{".": true}
-	// Parent first, one Mkdir each, each directory once.
-	var mkdirs func(d string) error
-	mkdirs = func(d string) error {
-		if made[d] {
-			return nil
-		}
-		if err := mkdirs(path.Dir(d)); err != nil {
-			return err
-		}
-		if err := p.wt.Mkdir(tmp+"/"+d, 0o755); err != nil {
-			return err
-		}
-		made[d] = true
-		dirs = append(dirs, tmp+"/"+d)
-		return nil
-	}
-	var st Stats
 	for i := range snap {
-		e := &snap[i]
-		if i%256 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
+		if snap[i].Mode == Dir {
+			recs[i] = record{Mode: Dir}
 		}
-		dst := tmp + "/" + e.Path
-		switch e.Mode {
-		case Dir:
-			if err := mkdirs(e.Path); err != nil {
-				return nil, err
-			}
-			man[e.Path] = record{Mode: Dir}
-			continue
-		}
-		if err := mkdirs(path.Dir(e.Path)); err != nil {
-			return nil, err
-		}
-		switch e.Mode {
-		case Symlink:
-			if err := p.wt.Symlink(e.Target, dst); err != nil {
-				return nil, err
-			}
-			man[e.Path] = record{Mode: Symlink, Hash: e.Hash}
-		case Regular, Executable:
-			if r, ok := p.curMan[e.Path]; ok && r.Mode == e.Mode && r.Hash == e.Hash && r.Size == e.Size &&
-				p.unchanged(p.st.Current+"/"+e.Path, r) &&
-				p.wt.Link(p.st.Current+"/"+e.Path, dst) == nil {
-				man[e.Path] = r
-				st.FilesLinked++
-				continue
-			}
-			r, err := p.writeFile(dst, e)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", e.Path, err)
-			}
-			man[e.Path] = r
-			st.FilesWritten++
-			st.BytesWritten += r.Size
-		}
-	}
-	if !p.NoSync {
-		for _, d := range dirs {
-			if err := p.syncPath(d); err != nil {
-				return nil, err
-			}
-		}
+		man[snap[i].Path] = recs[i]
 	}
 	if err := p.writeManifest(name, man); err != nil {
 		return nil, err
+	}
+	if !p.NoSync {
+		// A tree must never be durable without its manifest: Publish
+		// refuses to reuse such a tree.
+		if err := p.syncPath(manifestsDir); err != nil {
+			p.wt.Remove(manifestsDir + "/" + name)
+			return nil, err
+		}
 	}
 	if err := p.wt.Rename(tmp, name); err != nil {
 		p.wt.Remove(manifestsDir + "/" + name)
@@ -304,58 +295,6 @@ func (p *Publisher) build(ctx context.Context, name string, snap Snapshot) (map[
 	p.stats.FilesWritten += st.FilesWritten
 	p.stats.BytesWritten += st.BytesWritten
 	return man, nil
-}
-
-// unchanged reports whether the file at rel (in .worktrees) still looks as
-// recorded: same kind, exec bit, size and mtime (git's index uses the same
-// cheap test).
-func (p *Publisher) unchanged(rel string, r record) bool {
-	fi, err := p.wt.Lstat(rel)
-	if err != nil || !fi.Mode().IsRegular() {
-		return false
-	}
-	exec := fi.Mode().Perm()&0o100 != 0
-	return exec == (r.Mode == Executable) && fi.Size() == r.Size && fi.ModTime().UnixNano() == r.Mtime
-}
-
-func (p *Publisher) writeFile(dst string, e *Entry) (record, error) {
-	perm := os.FileMode(0o644)
-	if e.Mode == Executable {
-		perm = 0o755
-	}
-	// O_EXCL: always a new inode, never one shared with a published tree.
-	f, err := p.wt.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		return record{}, err
-	}
-	defer f.Close()
-	rc, err := e.Open()
-	if err != nil {
-		return record{}, err
-	}
-	n, err := io.Copy(f, rc)
-	if cerr := rc.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return record{}, err
-	}
-	if n != e.Size {
-		return record{}, fmt.Errorf("content is %d bytes, entry says %d", n, e.Size)
-	}
-	if !p.NoSync {
-		if err := f.Sync(); err != nil {
-			return record{}, err
-		}
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return record{}, err
-	}
-	if err := f.Close(); err != nil {
-		return record{}, err
-	}
-	return record{Mode: e.Mode, Hash: e.Hash, Size: n, Mtime: fi.ModTime().UnixNano()}, nil
 }
 
 func (p *Publisher) syncPath(rel string) error {
@@ -444,17 +383,26 @@ func (p *Publisher) load() error {
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
-	// Leftovers of a crashed publish: half-built trees and temporary links.
-	ents, err := os.ReadDir(p.wtAbs)
+	wtDir, err := wt.Open(".")
 	if err != nil {
 		wt.Close()
 		return fmt.Errorf("publish: %w", err)
 	}
+	fail := func(err error) error {
+		wtDir.Close()
+		wt.Close()
+		p.wt, p.wtDir = nil, nil
+		return err
+	}
+	// Leftovers of a crashed publish: half-built trees and temporary links.
+	ents, err := os.ReadDir(p.wtAbs)
+	if err != nil {
+		return fail(fmt.Errorf("publish: %w", err))
+	}
 	for _, e := range ents {
 		if strings.HasPrefix(e.Name(), tmpPrefix) {
 			if err := wt.RemoveAll(e.Name()); err != nil {
-				wt.Close()
-				return fmt.Errorf("publish: remove leftover: %w", err)
+				return fail(fmt.Errorf("publish: remove leftover: %w", err))
 			}
 		}
 	}
@@ -465,12 +413,10 @@ func (p *Publisher) load() error {
 			}
 		}
 	}
-	p.wt = wt
+	p.wt, p.wtDir = wt, wtDir
 	cur, err := p.linkName()
 	if err != nil {
-		wt.Close()
-		p.wt = nil
-		return err
+		return fail(err)
 	}
 	p.st = p.readState(cur)
 	if cur != "" {

@@ -45,7 +45,9 @@ type Entry struct {
 	// lets Publish hard-link a file from the previous worktree.
 	Hash string
 	// Open returns the content of a Regular or Executable file. It is only
-	// called for files that could not be linked from the previous worktree.
+	// called for files that could not be linked from the previous worktree,
+	// during Publish, and never concurrently with another Open or read of
+	// the content, though not necessarily on Publish's goroutine.
 	Open func() (io.ReadCloser, error)
 	// Target is the link text of a Symlink. It is not confined: like git, a
 	// symlink may point anywhere, and readers follow it at their own risk.
@@ -143,4 +145,16 @@ func (s Snapshot) validate() error {
 		}
 	}
 	return nil
+}
+
+// parentDir is path.Dir for a valid entry path, but "" for the top level.
+func parentDir(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func baseName(p string) string {
+	return p[strings.LastIndexByte(p, '/')+1:]
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -106,27 +107,39 @@ func (p *Publisher) readState(cur string) state {
 
 // Cleanup removes the trees that are neither current nor (unless
 // RemovePrevious) previous and were retired at least StaleTimeout before
-// now, and manifests whose tree is gone. Publish calls it after each swap;
-// call it periodically as well so a tree goes once it is stale even when
-// nothing new is published.
+// now, and manifests whose tree is gone. Publish does the same after each
+// swap but leaves deleting the trees' files to a background goroutine;
+// Cleanup waits for that, so when it returns the space is free and its
+// error says what could not be removed. Call it periodically as well so a
+// tree goes once it is stale even when nothing new is published.
 func (p *Publisher) Cleanup(now time.Time) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.load(); err != nil {
 		return err
 	}
-	return p.cleanup(now)
+	return errors.Join(p.cleanup(now), p.rm.wait())
 }
 
+// cleanup renames the stale trees to .trash-* (at once: their names are
+// gone when it returns) and queues them for deletion in the background. It
+// returns, besides its own errors, those of deletions since the last call.
 func (p *Publisher) cleanup(now time.Time) error {
-	var errs []error
+	errs := []error{p.rm.takeErr()}
 	ents, err := os.ReadDir(p.wtAbs)
 	if err != nil {
-		return err
+		return errors.Join(append(errs, err)...)
 	}
 	present := map[string]bool{}
+	var trash []string
 	for _, e := range ents {
 		n := e.Name()
+		if strings.HasPrefix(n, trashPrefix) {
+			if !p.rm.isPending(n) { // a deletion that failed, or a crash's leftover
+				trash = append(trash, n)
+			}
+			continue
+		}
 		if n[0] == '.' {
 			continue
 		}
@@ -142,10 +155,12 @@ func (p *Publisher) cleanup(now time.Time) error {
 		if now.Sub(t) < p.StaleTimeout {
 			continue
 		}
-		if err := p.wt.RemoveAll(n); err != nil {
+		tn := trashPrefix + n + "-" + rand.Text()[:8]
+		if err := p.wt.Rename(n, tn); err != nil {
 			errs = append(errs, err)
 			continue
 		}
+		trash = append(trash, tn)
 		delete(present, n)
 		delete(p.st.Retired, n)
 		p.st.dirty = true
@@ -154,6 +169,7 @@ func (p *Publisher) cleanup(now time.Time) error {
 		}
 		p.stats.TreesRemoved++
 	}
+	p.rm.add(p.wt, trash...)
 	for n := range p.st.Retired {
 		if !present[n] {
 			delete(p.st.Retired, n)
