@@ -19,7 +19,7 @@ type metrics struct {
 	bytes    prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		syncs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "podkit_gitsync_syncs_total",
 			Help: "Sync attempts by status: success (a new commit published), noop (the ref had not moved), error."}, []string{"status"}),
@@ -47,8 +47,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.syncs.WithLabelValues(s)
 	}
 	if reg != nil {
-		reg.MustRegister(m.syncs, m.duration, m.failures, m.lastOK, m.reclones, m.compacts, m.swaps,
-			m.written, m.linked, m.bytes)
+		for _, c := range []prometheus.Collector{m.syncs, m.duration, m.failures, m.lastOK, m.reclones, m.compacts,
+			m.swaps, m.written, m.linked, m.bytes} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return m
+	return m, nil
 }

@@ -223,3 +223,23 @@ func TestSyncRemoteDownAndBack(t *testing.T) {
 	h := r.Commit(t, map[string]string{"f": "2"}, "two")
 	waitHash(t, s, h)
 }
+
+// A commit given by hash is served again after a restart while the remote
+// is gone: it is immutable and already in the local repository.
+func TestSyncPinnedCommitSurvivesRestartWithoutRemote(t *testing.T) {
+	r := gittest.NewRepo(t)
+	h := r.Commit(t, map[string]string{"f": "pinned"}, "one")
+	cfg := testConfig(t, r.FileURL())
+	cfg.Ref = h
+	if _, err := oneTime(t, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(r.Bare, r.Bare+".away"); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Registry = prometheus.NewRegistry()
+	s, err := oneTime(t, cfg)
+	if err != nil || s.Current() != h {
+		t.Fatalf("after a restart without the remote: synced %q, %v", s.Current(), err)
+	}
+}

@@ -63,8 +63,11 @@ func New(cfg Config) (*Syncer, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	s := &Syncer{cfg: cfg, log: cfg.Logger, gitDir: filepath.Join(cfg.Root, ".git"), m: newMetrics(cfg.Registry)}
+	s := &Syncer{cfg: cfg, log: cfg.Logger, gitDir: filepath.Join(cfg.Root, ".git")}
 	var err error
+	if s.m, err = newMetrics(cfg.Registry); err != nil {
+		return nil, fmt.Errorf("gitsync: metrics: %w", err)
+	}
 	if s.sparse, err = loadSparse(cfg.SparseCheckoutFile); err != nil {
 		return nil, err
 	}
@@ -206,7 +209,12 @@ func (s *Syncer) sync(ctx context.Context) (dir string, changed bool, err error)
 	if t.hash == s.lastRemote && !s.current.IsZero() {
 		return s.treeDir(), false, nil
 	}
-	commit, err := s.rem.fetch(ctx, s.repo, t, s.cfg.Depth)
+	commit, err := t.hash, error(nil)
+	if _, cerr := s.repo.CommitObject(t.hash); t.ref != "" || cerr != nil {
+		// A commit given by hash that is already here (a restart) needs
+		// no fetch, nor a reachable remote.
+		commit, err = s.rem.fetch(ctx, s.repo, t, s.cfg.Depth)
+	}
 	if err == nil {
 		dir, err = s.publish(ctx, commit)
 	}
