@@ -94,7 +94,7 @@ func (f *gsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.repo, "repo", "", "the repository: https://, http://, ssh://, git://, file:// or user@host:path (required)")
 	fs.StringVar(&f.ref, "ref", "HEAD", "what to sync: a branch, a tag or a 40-hex commit")
 	fs.StringVar(&f.root, "root", "", "`DIR` holding the repository, the trees and (by default) the link (required)")
-	fs.StringVar(&f.link, "link", "", "the symlink readers use, relative to --root unless absolute (default: the repository's name)")
+	fs.StringVar(&f.link, "link", "", "the symlink readers use, relative to --root unless absolute (default: the last element of --repo, as git-sync)")
 	fs.DurationVar(&f.period, "period", gitsync.DefaultPeriod, "how often to check the remote ref")
 	fs.DurationVar(&f.syncTimeout, "sync-timeout", gitsync.DefaultSyncTimeout, "longest a sync may take")
 	fs.BoolVar(&f.oneTime, "one-time", false, "sync once, run the hooks once, exit (for an init container)")

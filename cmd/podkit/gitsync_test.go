@@ -22,12 +22,12 @@ func TestGitsyncOneTimeFromGitsyncEnv(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("exit %d: %s", res.Code, res.Stderr)
 	}
-	// The default link is the repository's name.
-	target, err := os.Readlink(filepath.Join(root, "repo"))
+	// The default link is --repo's last element, as git-sync's.
+	target, err := os.Readlink(filepath.Join(root, "repo.git"))
 	if err != nil || filepath.Base(target) != h {
 		t.Fatalf("link -> %q (%v), want the tree of %s", target, err, h)
 	}
-	b, err := os.ReadFile(filepath.Join(root, "repo", "index.html"))
+	b, err := os.ReadFile(filepath.Join(root, "repo.git", "index.html"))
 	if err != nil || string(b) != "hello" {
 		t.Fatalf("index.html = %q (%v)", b, err)
 	}

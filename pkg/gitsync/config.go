@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -50,7 +48,7 @@ type Config struct {
 	Ref  string
 	Root string // required: holds .git, .worktrees and (by default) Link
 	// Link is the symlink readers use, relative to Root unless absolute;
-	// "" means the last element of Repo without ".git".
+	// "" means the last slash-separated element of Repo, as git-sync.
 	Link                 string
 	Period               time.Duration // 0: DefaultPeriod
 	SyncTimeout          time.Duration // 0: DefaultSyncTimeout
@@ -109,15 +107,16 @@ func (c *Config) setDefaults() error {
 	c.Root = root
 	if c.Link == "" {
 		c.Link = defaultLink(c.Repo)
-		if c.Link == "" {
-			return optErr("link", "cannot be derived from --repo: give one")
-		}
+	}
+	// As git-sync: the trees and the repository are the hidden names.
+	if strings.HasPrefix(filepath.Base(c.Link), ".") {
+		return optErr("link", "must not start with '.' (got %q)", c.Link)
 	}
 	if c.Period == 0 {
 		c.Period = DefaultPeriod
 	}
-	if c.Period < 0 {
-		return optErr("period", "must be > 0 (got %s)", c.Period)
+	if c.Period < 10*time.Millisecond {
+		return optErr("period", "must be at least 10ms (got %s)", c.Period)
 	}
 	if c.SyncTimeout == 0 {
 		c.SyncTimeout = DefaultSyncTimeout
@@ -164,19 +163,11 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// defaultLink is git-sync's default --link: the repository's name.
+// defaultLink is git-sync's default --link: the last slash-separated
+// element of --repo, as given (".git" included).
 func defaultLink(repo string) string {
-	p := repo
-	if u, err := url.Parse(repo); err == nil && u.Scheme != "" {
-		p = u.Path
-	} else if _, after, ok := strings.Cut(repo, ":"); ok {
-		p = after // scp-style host:path
-	}
-	name := strings.TrimSuffix(path.Base(strings.TrimRight(p, "/")), ".git")
-	if name == "." || name == "/" || name == ".." {
-		return ""
-	}
-	return name
+	parts := strings.Split(strings.Trim(repo, "/"), "/")
+	return parts[len(parts)-1]
 }
 
 var errNoRef = errors.New("ref not found on the remote")

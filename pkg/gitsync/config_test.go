@@ -3,19 +3,19 @@ package gitsync
 import (
 	"errors"
 	"testing"
+	"time"
 
 	gitconfig "github.com/go-git/go-git/v5/config"
 )
 
 func TestDefaultLink(t *testing.T) {
 	for repo, want := range map[string]string{
-		"https://github.com/org/site.git":  "site",
+		"https://github.com/org/site.git":  "site.git",
 		"https://github.com/org/site/":     "site",
-		"git@github.com:org/site.git":      "site",
-		"ssh://git@host:2222/a/b/repo.git": "repo",
-		"file:///srv/git/content.git":      "content",
+		"git@github.com:org/site.git":      "site.git",
+		"ssh://git@host:2222/a/b/repo.git": "repo.git",
+		"file:///srv/git/content.git":      "content.git",
 		"/srv/git/content":                 "content",
-		"https://host/":                    "",
 	} {
 		if got := defaultLink(repo); got != want {
 			t.Errorf("%s: %q, want %q", repo, got, want)
@@ -28,14 +28,14 @@ func TestConfigErrorsNameTheFlag(t *testing.T) {
 	for flag, mod := range map[string]func(*Config){
 		"repo":                   func(c *Config) { c.Repo = "" },
 		"root":                   func(c *Config) { c.Root = "" },
-		"period":                 func(c *Config) { c.Period = -1 },
+		"period":                 func(c *Config) { c.Period = time.Millisecond },
 		"depth":                  func(c *Config) { c.Depth = -1 },
 		"submodules":             func(c *Config) { c.Submodules = "all" },
 		"git-gc":                 func(c *Config) { c.GC = "sometimes" },
 		"ref":                    func(c *Config) { c.Ref = "main..x" },
 		"stale-worktree-timeout": func(c *Config) { c.StaleWorktreeTimeout = -1 },
 		"sparse-checkout-file":   func(c *Config) { c.SparseCheckoutFile = "/nonexistent/sparse" },
-		"link":                   func(c *Config) { c.Repo = "https://host/" },
+		"link":                   func(c *Config) { c.Link = "sub/.hidden" },
 	} {
 		cfg := base
 		mod(&cfg)

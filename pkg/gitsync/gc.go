@@ -46,6 +46,7 @@ func (s *Syncer) housekeeping(ctx context.Context, t target, commit plumbing.Has
 	if err == nil {
 		err = repo.Storer.SetReference(plumbing.NewHashReference(syncedRef, commit))
 	}
+	closeRepo(repo) // its packs stay open otherwise, moved or deleted
 	if err == nil {
 		os.RemoveAll(old)
 		if err = os.Rename(s.gitDir, old); err == nil {

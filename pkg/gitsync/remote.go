@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -255,6 +256,21 @@ func openOrInit(dir string) (*git.Repository, error) {
 		st.Close()
 	}
 	return repo, err
+}
+
+// remoteErr reports whether err came from the network or the server
+// (unreachable, refused, an HTTP error status, a timeout), not from the
+// local repository.
+func remoteErr(err error) bool {
+	var ne net.Error
+	var he *githttp.Err
+	var ue *plumbing.UnexpectedError
+	if errors.As(err, &ue) && errors.As(ue.Err, &he) {
+		return true
+	}
+	return errors.As(err, &ne) || errors.As(err, &he) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, transport.ErrRepositoryNotFound) || errors.Is(err, transport.ErrAuthenticationRequired) ||
+		errors.Is(err, transport.ErrAuthorizationFailed) || errors.Is(err, transport.ErrEmptyRemoteRepository)
 }
 
 // errLocal marks an error of the local repository (a missing or unreadable

@@ -18,6 +18,9 @@ import (
 func oneTime(t *testing.T, cfg Config) (*Syncer, error) {
 	t.Helper()
 	cfg.OneTime = true
+	if cfg.MaxFailures < 0 {
+		cfg.MaxFailures = 0 // one attempt: -1 would retry a failure forever
+	}
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -241,5 +244,38 @@ func TestSyncPinnedCommitSurvivesRestartWithoutRemote(t *testing.T) {
 	s, err := oneTime(t, cfg)
 	if err != nil || s.Current() != h {
 		t.Fatalf("after a restart without the remote: synced %q, %v", s.Current(), err)
+	}
+}
+
+// SSH with a key file and known_hosts; an unknown key and an unknown host
+// key are refused.
+func TestSyncOverSSH(t *testing.T) {
+	r := gittest.NewRepo(t)
+	h := r.Commit(t, map[string]string{"a.txt": "over ssh"}, "one")
+	srv := gittest.ServeSSH(t, r)
+	cfg := testConfig(t, srv.URL)
+	cfg.SSHKeyFile, cfg.SSHKnownHosts, cfg.SSHKnownHostsFile = srv.KeyFile, true, srv.KnownHosts
+	s, err := oneTime(t, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Current() != h {
+		t.Fatalf("synced %s, want %s", s.Current(), h)
+	}
+
+	cfg = testConfig(t, srv.URL)
+	cfg.SSHKeyFile, cfg.SSHKnownHosts, cfg.SSHKnownHostsFile = srv.OtherKey, true, srv.KnownHosts
+	if _, err := oneTime(t, cfg); err == nil {
+		t.Fatal("a key the server does not know was accepted")
+	}
+
+	otherHosts := filepath.Join(t.TempDir(), "known_hosts")
+	if err := os.WriteFile(otherHosts, []byte("[127.0.0.1]:1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg = testConfig(t, srv.URL)
+	cfg.SSHKeyFile, cfg.SSHKnownHosts, cfg.SSHKnownHostsFile = srv.KeyFile, true, otherHosts
+	if _, err := oneTime(t, cfg); err == nil {
+		t.Fatal("a host key not in known_hosts was accepted")
 	}
 }

@@ -34,6 +34,17 @@ type snapshotter struct {
 	// sizes remembers blob sizes from the previous snapshot: a size costs
 	// an object lookup, and most blobs did not change.
 	sizes, next map[plumbing.Hash]int64
+	// subs are the submodule repositories the last snapshot opened: its
+	// entries read them, so they are closed (release) once it is published.
+	subs []*git.Repository
+}
+
+// release closes the submodule repositories of the last snapshot.
+func (sn *snapshotter) release() {
+	for _, r := range sn.subs {
+		closeRepo(r)
+	}
+	sn.subs = nil
 }
 
 func (sn *snapshotter) snapshot(ctx context.Context, repo *git.Repository, commit plumbing.Hash) (publish.Snapshot, error) {
@@ -215,6 +226,7 @@ func (sn *snapshotter) submodule(ctx context.Context, modules *gitconfig.Modules
 	if err != nil {
 		return localErr(fmt.Errorf("submodule %s: %w", strings.TrimSuffix(prefix, "/"), err))
 	}
+	sn.subs = append(sn.subs, repo)
 	if _, err := repo.CommitObject(commit); err != nil {
 		rem, err := newRemote(&sn.s.cfg, u)
 		if err != nil {

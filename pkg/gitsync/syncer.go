@@ -115,6 +115,14 @@ func (s *Syncer) Run(ctx context.Context) error {
 	if err := os.MkdirAll(s.cfg.Root, 0o755); err != nil {
 		return fmt.Errorf("gitsync: root: %w", err)
 	}
+	// As git-sync does, the directories above --link are created.
+	link := s.cfg.Link
+	if !filepath.IsAbs(link) {
+		link = filepath.Join(s.cfg.Root, link)
+	}
+	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+		return fmt.Errorf("gitsync: link: %w", err)
+	}
 	s.rem.install()
 	s.removeLeftovers()
 	s.pub = &publish.Publisher{Root: s.cfg.Root, Link: s.cfg.Link, StaleTimeout: s.cfg.StaleWorktreeTimeout, NoSync: s.cfg.NoFsync}
@@ -123,42 +131,59 @@ func (s *Syncer) Run(ctx context.Context) error {
 	s.log.Info("gitsync starting", "repo", safeURL(s.cfg.Repo), "ref", s.cfg.Ref, "root", s.cfg.Root, "link", s.cfg.Link,
 		"period", s.cfg.Period.String(), "depth", s.cfg.Depth)
 
-	if s.cfg.OneTime {
-		dir, err := s.attempt(ctx)
-		if err != nil {
-			return err
-		}
-		return s.runHooksOnce(ctx, dir)
-	}
 	var wg sync.WaitGroup
-	hctx, stopHooks := context.WithCancel(ctx)
-	defer func() { stopHooks(); wg.Wait() }()
-	for _, q := range s.hooks {
-		wg.Go(func() { q.Run(hctx) })
+	if !s.cfg.OneTime {
+		hctx, stopHooks := context.WithCancel(ctx)
+		defer func() { stopHooks(); wg.Wait() }()
+		for _, q := range s.hooks {
+			wg.Go(func() { q.Run(hctx) })
+		}
 	}
 	failures := 0
 	for {
-		_, err := s.attempt(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := s.cfg.Period
-		if err != nil {
+		dir, err := s.attempt(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return s.stopped(ctx)
+		case err == nil && s.cfg.OneTime:
+			return s.runHooksOnce(ctx, dir)
+		case err == nil:
+			failures = 0
+		default:
+			// As git-sync, --one-time retries up to --max-failures too (an
+			// init container survives a blip), and -1 retries forever.
 			failures++
 			if s.cfg.MaxFailures >= 0 && failures > s.cfg.MaxFailures {
 				return fmt.Errorf("gitsync: %d consecutive failures (--max-failures %d): %w", failures, s.cfg.MaxFailures, err)
 			}
-			wait = min(max(s.cfg.Period, maxBackoff), s.cfg.Period<<min(failures-1, 20))
-		} else {
-			failures = 0
 		}
 		s.m.failures.Set(float64(failures))
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
+			return s.stopped(ctx)
+		case <-time.After(s.pause(failures)):
 		}
 	}
+}
+
+// stopped is Run's result when ctx ends: a daemon stops cleanly, but a
+// --one-time that did not sync must not report success to the init.
+func (s *Syncer) stopped(ctx context.Context) error {
+	if s.cfg.OneTime {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// pause is the wait before the next attempt: the period, doubled per
+// consecutive failure up to maxBackoff (a period over that stays as is,
+// and the shift cannot overflow).
+func (s *Syncer) pause(failures int) time.Duration {
+	p := s.cfg.Period
+	if failures == 0 || p >= maxBackoff {
+		return p
+	}
+	return min(maxBackoff, p<<min(failures-1, 20))
 }
 
 // attempt is one sync with its metrics and logs; it returns the tree
@@ -221,8 +246,14 @@ func (s *Syncer) sync(ctx context.Context) (dir string, changed bool, err error)
 	if err != nil {
 		// The remote answered, so a failure here may be ours: a corrupt
 		// object or pack. One retry, then a fresh clone.
-		if s.suspect++; errors.Is(err, errLocal) || s.suspect >= 2 {
+		// A network error or a timeout says nothing about the local
+		// repository: it neither counts nor triggers a re-clone.
+		if errors.Is(err, errLocal) {
 			s.reclone(err)
+		} else if !remoteErr(err) && ctx.Err() == nil {
+			if s.suspect++; s.suspect >= 2 {
+				s.reclone(err)
+			}
 		}
 		return "", false, err
 	}
@@ -242,6 +273,7 @@ func (s *Syncer) publish(ctx context.Context, commit plumbing.Hash) (string, err
 		return s.treeDir(), nil
 	}
 	snap, err := s.sn.snapshot(ctx, s.repo, commit)
+	defer s.sn.release() // the snapshot reads submodule repositories until published
 	if err != nil {
 		return "", err
 	}
@@ -304,7 +336,11 @@ func (s *Syncer) touch() {
 	now := time.Now()
 	if err := os.Chtimes(p, now, now); errors.Is(err, os.ErrNotExist) {
 		var f *os.File
-		if f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		// As git-sync, the directories above the touch file are created.
+		if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
+			f, err = os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o644)
+		}
+		if err == nil {
 			err = f.Close()
 		}
 		if err != nil {
