@@ -92,7 +92,7 @@ type gsFlags struct {
 
 func (f *gsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.repo, "repo", "", "the repository: https://, http://, ssh://, git://, file:// or user@host:path (required)")
-	fs.StringVar(&f.ref, "ref", "HEAD", "what to sync: a branch, a tag or a 40-hex commit")
+	fs.StringVar(&f.ref, "ref", "HEAD", "what to sync: a branch, a tag, a full ref name or a 40-hex commit")
 	fs.StringVar(&f.root, "root", "", "`DIR` holding the repository, the trees and (by default) the link (required)")
 	fs.StringVar(&f.link, "link", "", "the symlink readers use, relative to --root unless absolute (default: the last element of --repo, as git-sync)")
 	fs.DurationVar(&f.period, "period", gitsync.DefaultPeriod, "how often to check the remote ref")
@@ -108,7 +108,7 @@ func (f *gsFlags) add(fs *pflag.FlagSet) {
 	fs.StringVar(&f.sshKey, "ssh-key-file", "/etc/git-secret/ssh", "private key for ssh:// and user@host:path repositories")
 	fs.BoolVar(&f.sshKnown, "ssh-known-hosts", true, "check the server's host key")
 	fs.StringVar(&f.sshKnownFile, "ssh-known-hosts-file", "/etc/git-secret/known_hosts", "known_hosts `FILE`")
-	fs.StringArrayVar(&f.gitConfig, "git-config", nil, "`KEY:VALUE[,KEY:VALUE]`: http.sslCAInfo and http.sslVerify are used; others are ignored with a warning")
+	fs.StringArrayVar(&f.gitConfig, "git-config", nil, "git config `KEY:VALUE[,...]` pairs: http.sslCAInfo and http.sslVerify are used; others are ignored with a warning")
 	fs.StringVar(&f.webhookURL, "webhook-url", "", "URL called after each new commit (header Gitsync-Hash)")
 	fs.StringVar(&f.webhookMethod, "webhook-method", hook.DefaultWebhookMethod, "the webhook's HTTP method")
 	fs.IntVar(&f.whStatus, "webhook-success-status", hook.DefaultWebhookStatus, "the status that means success; -1 (or 0): do not check")
