@@ -36,6 +36,9 @@ need rsyslog rsyslogd
 # git (its daemon and http-backend): the real repositories and servers of
 # gitsync's tests (internal/gittest); the product itself needs no git.
 need git git
+# etcd (Debian's etcd-server: /usr/bin/etcd): the real server of the elector's
+# tests (internal/etcdtest runs its own on loopback ports).
+need etcd-server etcd
 
 if [ -n "$missing" ]; then
 	sudo=
