@@ -72,9 +72,16 @@ func TestGitsyncDaemon(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	code, body := p.Get("/metrics")
-	if code != 200 || !strings.Contains(body, `podkit_gitsync_syncs_total{status="success"} 2`) {
-		t.Errorf("/metrics %d without two successful syncs:\n%.2000s", code, body)
+	// Counted just after the link moves: wait for it.
+	for i := 0; ; i++ {
+		code, body := p.Get("/metrics")
+		if code == 200 && strings.Contains(body, `podkit_gitsync_syncs_total{status="success"} 2`) {
+			break
+		}
+		if i == 3000 {
+			t.Fatalf("/metrics %d without two successful syncs in 30s:\n%s", code, body)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	p.Signal(syscall.SIGTERM)
 	if c := p.Wait(); c != 0 {
