@@ -57,7 +57,7 @@ func (s *Syncer) housekeeping(ctx context.Context, t target, commit plumbing.Has
 	}
 	if err != nil {
 		os.RemoveAll(tmp)
-		s.log.Warn("housekeeping failed; the repository is kept as it is", "err", redact(err.Error(), s.cfg.Repo, s.cfg.Password))
+		s.log.Warn("housekeeping failed; the repository is kept as it is", "err", scrub(err.Error(), s.cfg.Repo, s.cfg.Password))
 		return
 	}
 	os.RemoveAll(old)

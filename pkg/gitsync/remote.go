@@ -53,7 +53,7 @@ func newRemote(cfg *Config, url string) (*remote, error) {
 	}
 	ep, err := transport.NewEndpoint(url)
 	if err != nil {
-		return nil, optErr("repo", "%s", redact(err.Error(), url, cfg.Password))
+		return nil, optErr("repo", "%s", scrub(err.Error(), url, cfg.Password))
 	}
 	switch ep.Protocol {
 	case "http", "https":

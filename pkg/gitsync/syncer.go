@@ -197,7 +197,7 @@ func (s *Syncer) attempt(ctx context.Context) (string, error) {
 		return "", ctx.Err()
 	case err != nil:
 		status = "error"
-		err = errors.New(redact(err.Error(), s.cfg.Repo, s.cfg.Password))
+		err = errors.New(scrub(err.Error(), s.cfg.Repo, s.cfg.Password))
 		s.log.Warn("sync failed; the last good tree is still served", "err", err, "took", time.Since(start).Round(time.Millisecond).String())
 	case changed:
 		status = "success"
@@ -313,7 +313,7 @@ func (s *Syncer) publish(ctx context.Context, commit plumbing.Hash) (string, err
 // reclone throws the local repository away; the next sync fetches anew.
 // Only ROOT/.git is removed: the published trees stay served.
 func (s *Syncer) reclone(cause error) {
-	s.log.Warn("local repository unusable: removing it, the next sync fetches again", "err", redact(cause.Error(), s.cfg.Repo, s.cfg.Password))
+	s.log.Warn("local repository unusable: removing it, the next sync fetches again", "err", scrub(cause.Error(), s.cfg.Repo, s.cfg.Password))
 	s.m.reclones.Inc()
 	closeRepo(s.repo)
 	s.repo, s.suspect, s.packs, s.baseBytes = nil, 0, 0, 0

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/podkit/podkit/internal/redact"
 )
 
 // Defaults, git-sync v4's.
@@ -54,7 +56,7 @@ func (w *Webhook) Validate() error {
 		return optErr("webhook-url", "scheme must be http or https (got %q)", u.Scheme)
 	}
 	if u.Host == "" {
-		return optErr("webhook-url", "no host in %s", redact(u))
+		return optErr("webhook-url", "no host in %s", redact.URL(u))
 	}
 	if w.Method != "" && !isToken(w.Method) {
 		return optErr("webhook-method", "%q is not an HTTP method token", w.Method)

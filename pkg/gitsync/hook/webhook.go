@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/podkit/podkit/internal/redact"
 )
 
 // Webhook is git-sync's --webhook-*: an HTTP request per new hash.
@@ -58,7 +60,7 @@ func (w *Webhook) Run(ctx context.Context, hash, _ string) error {
 		return errors.New("webhook: invalid URL (see --webhook-url)")
 	}
 	method := cmp.Or(w.Method, DefaultWebhookMethod)
-	where := method + " " + redact(u)
+	where := method + " " + redact.URL(u)
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(w.Timeout, DefaultWebhookTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
@@ -68,7 +70,7 @@ func (w *Webhook) Run(ctx context.Context, hash, _ string) error {
 	req.Header.Set("Gitsync-Hash", hash)
 	err = w.send(req)
 	if err != nil && w.fireAndForget() {
-		w.logger().Info("webhook failed; not checked, not retried", "hash", hash, "url", redact(u), "err", err)
+		w.logger().Info("webhook failed; not checked, not retried", "hash", hash, "url", redact.URL(u), "err", err)
 		return nil
 	}
 	if err != nil {
