@@ -171,3 +171,13 @@ func waitCount(t *testing.T, s *Syncer, status string, n float64) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// lastError is the last attempt's error text ("" after a good one).
+func (s *Syncer) lastError() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lastErr == nil {
+		return ""
+	}
+	return s.lastErr.Error()
+}

@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	git "github.com/go-git/go-git/v5"
@@ -52,7 +51,6 @@ type Syncer struct {
 	packs      int           // fetches since the last compaction
 	baseBytes  int64         // pack bytes after the first fetch since then
 
-	ready   atomic.Bool
 	mu      sync.Mutex
 	lastErr error
 }
@@ -87,11 +85,11 @@ func (s *Syncer) Name() string { return "gitsync" }
 // Ready is nil from the first good sync on: a failure later leaves the
 // last good tree served, so the pod stays ready.
 func (s *Syncer) Ready() error {
-	if s.ready.Load() {
-		return nil
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.current.IsZero() {
+		return nil
+	}
 	if s.lastErr != nil {
 		return fmt.Errorf("gitsync: not synced yet: %v", s.lastErr)
 	}
@@ -210,7 +208,6 @@ func (s *Syncer) attempt(ctx context.Context) (string, error) {
 	s.mu.Unlock()
 	if err == nil {
 		s.m.lastOK.SetToCurrentTime()
-		s.ready.Store(true)
 	}
 	return dir, err
 }
@@ -297,7 +294,6 @@ func (s *Syncer) publish(ctx context.Context, commit plumbing.Hash) (string, err
 	s.mu.Lock()
 	s.current = commit
 	s.mu.Unlock()
-	s.ready.Store(true) // with current: whoever sees the new commit sees ready
 	s.touch()
 	for _, q := range s.hooks {
 		q.Send(commit.String(), dir)
@@ -349,14 +345,4 @@ func (s *Syncer) touch() {
 	} else if err != nil {
 		s.log.Warn("touch file not updated", "path", p, "err", err)
 	}
-}
-
-// lastError is the last attempt's error text ("" after a good one).
-func (s *Syncer) lastError() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lastErr == nil {
-		return ""
-	}
-	return s.lastErr.Error()
 }
