@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	git "github.com/go-git/go-git/v5"
-
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -24,15 +23,15 @@ const compactAfter = 16
 // until the garbage is as large as the tree. A failure leaves the old
 // repository in use.
 func (s *Syncer) housekeeping(ctx context.Context, t target, commit plumbing.Hash) {
-	s.packs++
-	size := packBytes(s.gitDir)
-	if s.baseBytes == 0 {
-		s.baseBytes = size
-	}
 	switch s.cfg.GC {
 	case GCOff:
 		return
 	case GCAuto:
+		s.packs++
+		size := packBytes(s.gitDir)
+		if s.baseBytes == 0 {
+			s.baseBytes = size
+		}
 		if s.packs < compactAfter || size < 2*s.baseBytes {
 			return
 		}
@@ -60,8 +59,8 @@ func (s *Syncer) housekeeping(ctx context.Context, t target, commit plumbing.Has
 		s.log.Warn("housekeeping failed; the repository is kept as it is", "err", scrub(err.Error(), s.cfg.Repo, s.cfg.Password))
 		return
 	}
+	closeRepo(s.repo) // before its files go: open packs would keep their space
 	os.RemoveAll(old)
-	closeRepo(s.repo)
 	s.repo, s.packs, s.baseBytes = nil, 0, 0 // reopened at the next sync
 	s.m.compacts.Inc()
 }
